@@ -1,0 +1,44 @@
+"""labrun settings: one typed class, environment prefix ``LABRUN_``.
+
+Provider credentials and endpoints are *not* here: the official SDKs read their own
+variables (``OPENAI_API_KEY``, ``OPENAI_BASE_URL``, ``ANTHROPIC_API_KEY``, ``ANTHROPIC_BASE_URL``).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+BUNDLED_MODELS_FILE = Path(__file__).parent / "llm" / "models.yaml"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="LABRUN_", extra="ignore")
+
+    database_url: str | None = Field(None, description="postgresql+psycopg://... ; unset = embedded PostgreSQL")
+    redis_url: str | None = Field(None, description="Broker and result backend; unset = embedded Redis")
+    artifacts_url: str | None = Field(None, description="s3://bucket/prefix or a directory; unset = HOME/artifacts")
+    s3_endpoint_url: str | None = Field(None, description="S3-compatible endpoint (MinIO, moto)")
+    models_file: Path = BUNDLED_MODELS_FILE
+    home: Path = Field(default_factory=lambda: Path.home() / ".labrun")
+
+    # Worker behaviour
+    worker_concurrency: int = Field(100, ge=1, description="Provider calls in flight per worker process")
+    request_timeout_s: float = Field(60.0, gt=0, description="Timeout of one provider HTTP call")
+    retry_max_attempts: int = Field(8, ge=1, description="Provider attempts per datapoint, all classes")
+    retry_max_elapsed_s: float = Field(900.0, gt=0, description="Give up retrying after this long")
+    retry_base_delay_s: float = Field(1.0, gt=0, description="Base of the exponential backoff")
+    retry_max_delay_s: float = Field(60.0, gt=0, description="Cap of one backoff delay")
+    inline_wait_max_s: float = Field(20.0, ge=0, description="Longest wait done inside a task; longer waits re-schedule")
+    finalize_grace_s: float = Field(600.0, gt=0, description="How long finalize waits for stragglers")
+
+    def artifacts_location(self) -> str:
+        return self.artifacts_url or str(self.home / "artifacts")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

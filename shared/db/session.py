@@ -1,0 +1,61 @@
+"""Engine and session factory: built once per process, lazily, from settings."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+
+from sqlalchemy import Engine, create_engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from shared.config import get_settings
+
+
+def normalize_url(url: str) -> str:
+    """Accept plain ``postgresql://`` URLs and use psycopg 3."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def database_url() -> str:
+    settings = get_settings()
+    if settings.database_url:
+        return normalize_url(settings.database_url)
+    from shared import embedded
+
+    return embedded.resolve(settings).database_url
+
+
+@lru_cache(maxsize=1)
+def get_engine() -> Engine:
+    return create_engine(
+        database_url(),
+        pool_size=20,
+        max_overflow=120,
+        pool_pre_ping=True,
+        pool_timeout=60,
+        connect_args={"connect_timeout": 10},
+    )
+
+
+@lru_cache(maxsize=1)
+def _factory() -> sessionmaker[Session]:
+    return sessionmaker(get_engine(), expire_on_commit=False)
+
+
+@contextmanager
+def session_scope() -> Iterator[Session]:
+    """A transaction: commit on success, roll back on error."""
+    with _factory()() as session, session.begin():
+        yield session
+
+
+def reset() -> None:
+    """Forget cached engine (tests, after fork)."""
+    if get_engine.cache_info().currsize:
+        get_engine().dispose()
+    get_engine.cache_clear()
+    _factory.cache_clear()

@@ -1,0 +1,1 @@
+"""Model aliases (models.yaml): provider, model id, prices and rate limits."""

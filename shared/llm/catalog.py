@@ -1,0 +1,117 @@
+"""Load and validate models.yaml; resolve an alias to a :class:`ModelSpec`."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+LIMIT_FIELDS = (
+    "requests_per_min",
+    "tokens_per_min",
+    "input_tokens_per_min",
+    "output_tokens_per_min",
+)
+
+
+class RateLimits(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    scope: Literal["provider", "model", "key"] = "model"
+    requests_per_min: float | None = Field(None, gt=0)
+    tokens_per_min: float | None = Field(None, gt=0)
+    input_tokens_per_min: float | None = Field(None, gt=0)
+    output_tokens_per_min: float | None = Field(None, gt=0)
+    burst_seconds: float = Field(2.0, gt=0, description="Bucket depth, in seconds of the rate")
+
+    @property
+    def any(self) -> bool:
+        return any(getattr(self, f) for f in LIMIT_FIELDS)
+
+
+class Prices(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    input: float = Field(ge=0)
+    output: float = Field(ge=0)
+
+
+class ModelSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+
+    alias: str
+    provider: str
+    model: str
+    price_per_1m: Prices
+    limits: RateLimits = RateLimits()
+    max_tokens: int = Field(64, gt=0)
+    temperature: float = Field(0.0, ge=0)
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    def cost_usd(self, prompt_tokens: int, completion_tokens: int) -> float:
+        p = self.price_per_1m
+        return (prompt_tokens * p.input + completion_tokens * p.output) / 1_000_000
+
+
+class UnknownModel(KeyError):
+    def __init__(self, alias: str, known: list[str]):
+        super().__init__(alias)
+        self.alias, self.known = alias, known
+
+    def __str__(self) -> str:
+        return f"unknown model alias {self.alias!r}; known aliases: {', '.join(sorted(self.known))}"
+
+
+class ModelCatalog(BaseModel):
+    default: str
+    models: dict[str, ModelSpec]
+
+    def get(self, alias: str | None) -> ModelSpec:
+        alias = alias or self.default
+        if alias not in self.models:
+            raise UnknownModel(alias, list(self.models))
+        return self.models[alias]
+
+
+def _env_overrides(alias: str, limits: dict[str, Any]) -> dict[str, Any]:
+    out = dict(limits)
+    for field in (*LIMIT_FIELDS, "burst_seconds", "scope"):
+        value = os.environ.get(f"LABRUN_LIMIT_{alias.upper()}_{field.upper()}")
+        if value is not None:
+            out[field] = value
+    return out
+
+
+def parse_catalog(data: dict[str, Any], source: str = "models.yaml") -> ModelCatalog:
+    defaults = data.get("defaults") or {}
+    models = {}
+    try:
+        for alias, entry in (data.get("models") or {}).items():
+            entry = {**defaults, **entry, "alias": alias}
+            entry["limits"] = _env_overrides(alias, entry.get("limits") or {})
+            models[alias] = ModelSpec.model_validate(entry)
+        catalog = ModelCatalog(default=data.get("default") or next(iter(models)), models=models)
+    except ValidationError as exc:
+        raise ValueError(f"{source}: {exc}") from exc
+    except StopIteration:
+        raise ValueError(f"{source}: no models defined") from None
+    catalog.get(catalog.default)
+    return catalog
+
+
+@lru_cache(maxsize=8)
+def _load(path: str, mtime: float) -> ModelCatalog:
+    return parse_catalog(yaml.safe_load(Path(path).read_text()) or {}, source=path)
+
+
+def load_catalog(path: Path | str | None = None) -> ModelCatalog:
+    if path is None:
+        from shared.config import get_settings
+
+        path = get_settings().models_file
+    p = Path(path)
+    return _load(str(p), p.stat().st_mtime)

@@ -1,0 +1,1 @@
+"""labrun workers: Celery app, thin tasks, provider clients, rate limiting and retries."""
