@@ -1,0 +1,83 @@
+"""Rich tables and the live progress view."""
+
+from __future__ import annotations
+
+import time
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from shared.db.session import session_scope
+from shared.runs import queries
+from shared.schemas import MetricOut, RunOut
+
+FINAL = {"succeeded", "partial", "failed", "cancelled"}
+console = Console()
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{100 * x:.1f}%"
+
+
+def _ms(x: float | None) -> str:
+    return "-" if x is None else f"{x:.0f}"
+
+
+def metrics_table(run: RunOut, metrics: list[MetricOut], max_segments: int = 12) -> Table:
+    table = Table(title=f"{run.id}  ({run.model_alias}, {run.status})")
+    for col in ("segment", "n", "valid", "coverage", "accuracy", "by level", "macro-F1",
+                "cost $", "tokens in/out", "p50/p95/p99 ms", "errors", "rows/s"):
+        table.add_column(col, justify="left" if col in ("segment", "by level", "errors") else "right")
+    for m in metrics[:max_segments]:
+        levels = " ".join(f"L{k}:{_pct(v)}" for k, v in sorted(m.accuracy_by_level.items(), key=lambda kv: int(kv[0])))
+        errors = ", ".join(f"{k}={v}" for k, v in sorted(m.errors_by_type.items())) or "-"
+        table.add_row(
+            m.segment, str(m.n), str(m.n_valid), _pct(m.coverage), _pct(m.accuracy), levels,
+            "-" if m.macro_f1 is None else f"{m.macro_f1:.3f}", f"{m.cost_usd:.4f}",
+            f"{m.prompt_tokens}/{m.completion_tokens}",
+            f"{_ms(m.latency_p50_ms)}/{_ms(m.latency_p95_ms)}/{_ms(m.latency_p99_ms)}",
+            errors, "-" if m.throughput_per_s is None else f"{m.throughput_per_s:.1f}",
+        )
+    if len(metrics) > max_segments:
+        table.caption = f"{len(metrics) - max_segments} more segments: labrun show {run.id} --all"
+    return table
+
+
+def runs_table(runs: list[RunOut]) -> Table:
+    table = Table(title="runs")
+    for col in ("run", "model", "status", "done/total", "failed", "cost $", "created"):
+        table.add_column(col)
+    for r in runs:
+        table.add_row(r.id, r.model_alias, r.status, f"{r.counts.done}/{r.counts.total}",
+                      str(r.counts.failed), f"{r.cost_usd:.4f}", f"{r.created_at:%Y-%m-%d %H:%M:%S}")
+    return table
+
+
+def fetch(run_id: str) -> RunOut:
+    with session_scope() as s:
+        return queries.get_run(s, run_id)
+
+
+def watch(run_id: str, poll_s: float = 0.5, timeout_s: float | None = None) -> RunOut:
+    """Live bar: done/total, rate, ETA, cost and errors; returns the final run."""
+    deadline = None if timeout_s is None else time.monotonic() + timeout_s
+    columns = (
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("{task.fields[info]}"), TimeElapsedColumn(),
+    )
+    run = fetch(run_id)
+    with Progress(*columns, console=console, transient=False) as progress:
+        task = progress.add_task(run_id, total=run.counts.total, info="")
+        while True:
+            run = fetch(run_id)
+            rate = f"{run.rate_per_s:.1f}/s" if run.rate_per_s else "-/s"
+            eta = f"ETA {run.eta_seconds:.0f}s" if run.eta_seconds is not None else "ETA -"
+            errs = sum(run.errors_by_type.values())
+            info = f"{rate}  {eta}  ${run.cost_usd:.4f}  errors {errs}  [{run.status}]"
+            progress.update(task, completed=run.counts.done, info=info)
+            if run.status in FINAL:
+                return run
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError(f"run {run_id} still {run.status} after {timeout_s} s")
+            time.sleep(poll_s)

@@ -1,0 +1,1 @@
+"""Assign-cat use case: taxonomy, prompt rendering, answer parsing, scoring and catalog reading."""

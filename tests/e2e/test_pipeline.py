@@ -1,0 +1,91 @@
+"""A catalog goes in, one task per datapoint runs on a real worker process, the chord's finalize
+fills metrics, raw responses land in S3 (moto)."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from tests.helpers import catalog_rows, prediction_count, raw_keys, wait_run
+
+pytestmark = pytest.mark.e2e
+
+
+def submit(model: str, n: int, **kw):
+    from shared.runs.service import submit as submit_run
+    from shared.schemas import RunCreate
+
+    return submit_run(RunCreate(model=model, rows=catalog_rows(n=n), **kw), source="test")
+
+
+def test_200_rows_fake_provider(labrun_env, worker):
+    from shared.db.models import Metric, Prediction
+    from shared.db.session import session_scope
+
+    created = submit("fake", 200)
+    run = wait_run(created.run_id)
+    assert run.status == "succeeded"
+    assert prediction_count(run.id) == 200
+    keys = raw_keys(run.id)
+    assert len(keys) == 200 and all(k.startswith(f"runs/{run.id}/raw/") for k in keys)
+    with session_scope() as s:
+        m = s.get(Metric, (run.id, "all"))
+        assert m is not None and m.n == 200 and m.n_valid == 200
+        assert 0 < m.accuracy <= 1 and set(m.accuracy_by_level) == {"1", "2", "3"}
+        assert m.accuracy_by_level["1"] >= m.accuracy_by_level["3"]
+        assert m.cost_usd > 0 and m.prompt_tokens > 0 and m.latency_p50_ms is not None
+        uris = set(s.scalars(select(Prediction.raw_uri).where(Prediction.run_id == run.id)))
+        assert len(uris) == 200 and all(u.startswith("s3://") for u in uris)
+        segments = s.scalar(select(func.count()).select_from(Metric).where(Metric.run_id == run.id))
+        assert segments > 1  # "all" plus one per top-level category
+
+
+def test_provider_errors_give_error_rows_and_partial_run(labrun_env, worker):
+    from shared.db.models import Metric, Prediction
+    from shared.db.session import session_scope
+
+    run = wait_run(submit("fake_bad", 80).run_id)
+    assert run.status == "partial"
+    with session_scope() as s:
+        failed = s.scalars(
+            select(Prediction).where(Prediction.run_id == run.id, Prediction.status == "failed")
+        ).all()
+        assert failed and all(p.error_type == "bad_request" and p.attempts == 1 for p in failed)
+        assert all(p.correct is None for p in failed)  # an error is never a wrong answer
+        m = s.get(Metric, (run.id, "all"))
+        assert m.n == 80 and m.n_valid == 80 - len(failed)
+        assert m.errors_by_type == {"bad_request": len(failed)}
+        assert m.coverage == pytest.approx((80 - len(failed)) / 80)
+    assert prediction_count(run.id) == 80
+
+
+def test_retried_errors_succeed_with_attempts_recorded(labrun_env, worker):
+    from shared.db.models import Prediction
+    from shared.db.session import session_scope
+
+    run = wait_run(submit("fake_flaky", 20).run_id)
+    assert run.status == "succeeded"
+    with session_scope() as s:
+        attempts = s.scalars(select(Prediction.attempts).where(Prediction.run_id == run.id)).all()
+    assert len(attempts) == 20 and set(attempts) == {3}
+
+
+def test_task_delivered_twice_gives_one_row(labrun_env, worker):
+    from shared.db.models import Prediction
+    from shared.db.session import session_scope
+    from shared.queue import TASK_PREDICT, client_app
+
+    created = submit("fake", 30)
+    run = wait_run(created.run_id)
+    with session_scope() as s:
+        before = {p.datapoint_id: p.finished_at for p in s.scalars(
+            select(Prediction).where(Prediction.run_id == run.id))}
+    # deliver every task again, twice, after the run has finished
+    results = [client_app().send_task(TASK_PREDICT, args=[run.id, dp]) for dp in before for _ in range(2)]
+    for r in results:
+        r.get(timeout=60)
+    with session_scope() as s:
+        after = {p.datapoint_id: p.finished_at for p in s.scalars(
+            select(Prediction).where(Prediction.run_id == run.id))}
+    assert after == before  # one row each, untouched
+    assert len(raw_keys(run.id)) == 30

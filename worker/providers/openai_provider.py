@@ -1,0 +1,169 @@
+"""OpenAI chat completions through the official SDK (its retries off; one HTTP attempt per call).
+
+The SDK reads ``OPENAI_API_KEY`` and ``OPENAI_BASE_URL`` itself; ``spec.options`` may set
+``base_url`` and ``max_tokens_param`` (``"max_tokens"`` by default, ``"max_completion_tokens"`` for
+reasoning models). The SDK is imported lazily, so the Anthropic provider can share this module's
+retry-after and error helpers without loading it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING, Any
+
+from shared.llm.catalog import ModelSpec
+from worker.providers import register
+from worker.providers.base import ChatRequest, ChatResponse, Provider, ProviderError, interesting_headers
+
+if TYPE_CHECKING:
+    import openai
+
+FINISH_REASONS = {"stop": "stop", "length": "length", "content_filter": "content_filter"}
+CONTENT_FILTER_MARKERS = ("content_filter", "content_policy", "content management policy", "safety system")
+
+
+def parse_retry_after(headers: Any) -> float | None:
+    """Seconds from ``retry-after-ms``, else ``retry-after`` (seconds or an HTTP date)."""
+    if headers is None:
+        return None
+    try:
+        if ms := headers.get("retry-after-ms"):
+            return max(0.0, float(ms) / 1000)
+    except ValueError:
+        pass
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+def status_error(error_type: str, exc: Any, message: str | None = None) -> ProviderError:
+    """A ProviderError carrying the status, headers, raw body and request id of an SDK status error."""
+    response = exc.response
+    try:
+        body = response.content
+    except Exception:  # the stream was closed before being read
+        body = None
+    return ProviderError(
+        error_type,
+        message or str(exc),
+        status_code=response.status_code,
+        retry_after=parse_retry_after(response.headers),
+        headers=interesting_headers(response.headers),
+        body=body,
+        request_id=getattr(exc, "request_id", None),
+    )
+
+
+def fingerprint(secret: str | None) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()[:12] if secret else "none"
+
+
+def classify_openai(exc: openai.APIStatusError) -> str:
+    status, code, etype = exc.status_code, exc.code, exc.type
+    text = f"{code} {etype} {exc.message}".lower()
+    if status == 429:
+        return "quota" if "insufficient_quota" in (code, etype) else "rate_limited"
+    if status in (401, 403):
+        return "auth"
+    if status in (503, 529):
+        return "overloaded"
+    if status >= 500:
+        return "server_error"
+    if status == 408:
+        return "timeout"
+    if any(marker in text for marker in CONTENT_FILTER_MARKERS):
+        return "content_filter"
+    return "bad_request"
+
+
+@register("openai")
+class OpenAIProvider(Provider):
+    def __init__(self, spec: ModelSpec, *, timeout: float) -> None:
+        import openai
+
+        super().__init__(spec, timeout=timeout)
+        self._api_key = os.environ.get("OPENAI_API_KEY") or None
+        self._client: openai.OpenAI | None = None
+        if self._api_key:
+            self._client = openai.OpenAI(
+                api_key=self._api_key,
+                base_url=spec.options.get("base_url"),
+                max_retries=0,
+                timeout=openai.Timeout(timeout, connect=min(10.0, timeout)),
+            )
+
+    def complete(self, request: ChatRequest) -> ChatResponse:
+        import openai
+
+        if self._client is None:
+            raise ProviderError("auth", "OPENAI_API_KEY is not set")
+        messages = [{"role": "user", "content": request.user}]
+        if request.system:
+            messages.insert(0, {"role": "system", "content": request.system})
+        limit = {self.spec.options.get("max_tokens_param", "max_tokens"): request.max_tokens}
+        started = time.perf_counter()
+        try:
+            raw = self._client.chat.completions.with_raw_response.create(
+                model=request.model, messages=messages, temperature=request.temperature, **limit
+            )
+        except openai.APITimeoutError as exc:
+            raise ProviderError("timeout", f"no response within {self.timeout}s") from exc
+        except openai.APIConnectionError as exc:
+            raise ProviderError("connection", str(exc.__cause__ or exc)) from exc
+        except openai.APIStatusError as exc:
+            raise status_error(classify_openai(exc), exc) from exc
+        latency_ms = (time.perf_counter() - started) * 1000
+        return self._response(raw.http_response, latency_ms)
+
+    def _response(self, http: Any, latency_ms: float) -> ChatResponse:
+        body: bytes = http.content
+        headers = interesting_headers(http.headers)
+        request_id = http.headers.get("x-request-id")
+        try:
+            data = json.loads(body)
+            choice = data["choices"][0]
+            message = choice.get("message") or {}
+            usage = data.get("usage") or {}
+        except (ValueError, KeyError, IndexError, TypeError, AttributeError) as exc:
+            raise ProviderError(
+                "server_error",
+                f"unexpected response body: {exc!r}",
+                status_code=http.status_code,
+                headers=headers,
+                body=body,
+                request_id=request_id,
+            ) from exc
+        finish = choice.get("finish_reason")
+        if message.get("refusal") and not message.get("content"):
+            finish = "content_filter"
+        return ChatResponse(
+            text=message.get("content") or "",
+            finish_reason=FINISH_REASONS.get(finish, finish),
+            prompt_tokens=int(usage.get("prompt_tokens") or 0),
+            completion_tokens=int(usage.get("completion_tokens") or 0),
+            model=data.get("model"),
+            request_id=request_id,
+            status_code=http.status_code,
+            body=body,
+            headers=headers,
+            latency_ms=latency_ms,
+        )
+
+    def key_fingerprint(self) -> str:
+        return fingerprint(self._api_key)
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()

@@ -1,0 +1,107 @@
+"""A global rate limiter in Redis, shared by every worker process on every host.
+
+Per scope, up to four continuously refilling token buckets (requests, total tokens, input tokens,
+output tokens) of capacity ``rate_per_min / 60 * burst_seconds``. One atomic Lua call checks the
+shared cool-down and all buckets, then deducts from all of them or from none and says how long to
+wait. Usage per call::
+
+    grant = limiter.acquire(scope, spec.limits, Usage(1, prompt_estimate, spec.max_tokens), max_wait_s)
+    if not grant.granted: re-schedule the task with countdown=grant.wait_s
+    ... call the provider ...
+    limiter.reconcile(grant.reservation, Usage(1, resp.prompt_tokens, resp.completion_tokens))
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass
+
+from shared.llm.catalog import RateLimits
+from worker.ratelimit.adaptive import AdaptiveMixin
+from worker.ratelimit.keys import BUCKETS, TOKEN_BUCKETS, Keys, configured_rates, keys_for
+from worker.ratelimit.scripts import Scripts
+
+
+@dataclass(frozen=True)
+class Usage:
+    requests: int = 1
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+    def costs(self) -> tuple[int, int, int, int]:
+        """Amounts in ``BUCKETS`` order: requests, total tokens, input tokens, output tokens."""
+        return (self.requests, self.total_tokens, self.input_tokens, self.output_tokens)
+
+
+@dataclass(frozen=True)
+class Reservation:
+    scope: str
+    estimate: Usage
+    buckets: tuple[str, ...] = BUCKETS  # buckets charged; () when the limits configure none
+
+
+@dataclass(frozen=True)
+class Grant:
+    granted: bool
+    wait_s: float = 0.0
+    reservation: Reservation | None = None
+    reason: str = "ok"  # "ok", "limited" (a bucket is short), "cooldown" (after a 429)
+
+
+class Limiter(AdaptiveMixin):
+    def __init__(self, redis_client, prefix: str = "labrun:rl") -> None:
+        self.client = redis_client
+        self.prefix = prefix
+        self._scripts = Scripts.register(redis_client)
+        self._factor: dict[str, float] = {}  # last adaptive factor seen per scope
+        self._init_adaptive()
+
+    # Bucket state lives this long after the buckets would be full again (so a late reconcile
+    # still finds it), then expires: an absent state means full buckets.
+    ttl_margin_s = 900.0
+
+    def _keys(self, scope: str) -> Keys:
+        return keys_for(self.prefix, scope)
+
+    def try_acquire(self, scope: str, limits: RateLimits, estimate: Usage) -> Grant:
+        """One atomic attempt: all buckets have enough (deduct all) or not (deduct nothing)."""
+        rates = configured_rates(limits)
+        if not any(rates):
+            return Grant(True, 0.0, Reservation(scope, estimate, ()))
+        costs = [max(0, c) for c in estimate.costs()]
+        args = [limits.burst_seconds, *rates, *costs, int(self.ttl_margin_s * 1000)]
+        granted, wait_us, factor, reason = self._scripts.acquire(keys=self._keys(scope).all(), args=args)
+        self._factor[scope] = float(factor)
+        reason = reason.decode() if isinstance(reason, bytes) else str(reason)
+        if granted:
+            charged = tuple(b for b, r in zip(BUCKETS, rates, strict=True) if r)
+            return Grant(True, 0.0, Reservation(scope, estimate, charged), reason)
+        return Grant(False, int(wait_us) / 1e6, None, reason)
+
+    def acquire(self, scope: str, limits: RateLimits, estimate: Usage, max_wait_s: float) -> Grant:
+        """Wait (sleeping exactly as long as the limiter says, plus a little jitter) until granted,
+        or return the not-granted Grant once waiting more would exceed ``max_wait_s``."""
+        start = time.monotonic()
+        while True:
+            grant = self.try_acquire(scope, limits, estimate)
+            if grant.granted or time.monotonic() - start + grant.wait_s > max_wait_s:
+                return grant
+            time.sleep(grant.wait_s + random.uniform(0, min(0.05, 0.002 + 0.1 * grant.wait_s)))
+
+    def reconcile(self, reservation: Reservation | None, actual: Usage) -> None:
+        """Correct the token buckets by ``actual - estimate``: a refund, or debt that delays later
+        callers. Atomic; a no-op when nothing changed or nothing was charged."""
+        if reservation is None:
+            return
+        est, act = reservation.estimate.costs(), actual.costs()
+        args: list[object] = [int(self.ttl_margin_s * 1000)]
+        for k, bucket in enumerate(BUCKETS):
+            if bucket in TOKEN_BUCKETS and bucket in reservation.buckets and act[k] != est[k]:
+                args += [bucket, act[k] - est[k]]
+        if len(args) > 1:
+            self._scripts.reconcile(keys=[self._keys(reservation.scope).buckets], args=args)

@@ -1,0 +1,56 @@
+"""Thin Celery tasks: load by id, call a plain service function, map outcomes to retries.
+
+``labrun.predict`` never raises: a final failure becomes a prediction row with an error_type, so
+the run's chord always completes.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+from typing import Any
+
+from celery import Task
+
+from shared.queue import TASK_DISPATCH, TASK_FINALIZE, TASK_PREDICT
+from worker.app import app
+from worker.dispatch import dispatch_run
+from worker.finalize import finalize_run
+from worker.predict import TaskState, predict_datapoint, record_internal_error
+
+log = logging.getLogger(__name__)
+INFRA_RETRY_S = 10.0
+INFRA_MAX_RETRIES = 30
+
+
+@app.task(name=TASK_DISPATCH, bind=True, acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+def dispatch(self: Task, run_id: str) -> int:
+    return dispatch_run(app, run_id)
+
+
+@app.task(name=TASK_PREDICT, bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=None)
+def predict(self: Task, run_id: str, datapoint_id: int, state: dict[str, Any] | None = None) -> None:
+    st = TaskState.from_dict(state)
+    hostname = self.request.hostname or socket.gethostname()
+    try:
+        outcome = predict_datapoint(run_id, datapoint_id, st, hostname)
+    except Exception as exc:  # a bug or an unreachable DB/S3: never fail the chord
+        log.exception("labrun.predict %s/%s failed internally", run_id, datapoint_id)
+        try:
+            record_internal_error(run_id, datapoint_id, st, hostname, exc)
+        except Exception:
+            if self.request.retries < INFRA_MAX_RETRIES:
+                raise self.retry(countdown=INFRA_RETRY_S, kwargs={"state": st.to_dict()}) from None
+            log.exception("giving up on %s/%s; finalize will re-dispatch it", run_id, datapoint_id)
+        return None
+    if not outcome.done:
+        raise self.retry(countdown=outcome.delay_s, kwargs={"state": st.to_dict()})
+    return None
+
+
+@app.task(name=TASK_FINALIZE, bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=None)
+def finalize(self: Task, run_id: str) -> str | None:
+    result = finalize_run(app, run_id)
+    if result.wait_s:
+        raise self.retry(countdown=result.wait_s)
+    return result.status
