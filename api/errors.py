@@ -1,6 +1,7 @@
 """Error handlers: every input error answers 422 in FastAPI's own ``{"detail": [...]}`` shape.
 
-- :class:`shared.errors.InputError` -> one entry, ``loc`` prefixed with ``"body"``;
+- :class:`shared.errors.InputError` -> one entry, ``loc`` prefixed with ``"body"`` (row indexes of
+  JSON bodies from 0, like pydantic's; see :func:`zero_based_rows`);
 - :class:`CatalogError` (an uploaded catalog) -> one entry per row issue,
   ``loc = ["body", "file", "row N", field]`` (no ``"row N"`` for file-wide issues);
 - :class:`pydantic.ValidationError` of a request body -> see :func:`validation_errors`;
@@ -25,6 +26,14 @@ Loc = tuple[str | int, ...]
 
 def error(loc: Loc, msg: str, type_: str = "value_error") -> dict[str, Any]:
     return {"loc": ["body", *loc], "msg": msg, "type": type_}
+
+
+def zero_based_rows(loc: Loc) -> Loc:
+    """``InputError`` counts rows from 1 (``("rows", 4, "id")``); JSON locations index from 0, like
+    pydantic's (``rows.3.id`` is ``body["rows"][3]``)."""
+    if len(loc) > 1 and loc[0] == "rows" and isinstance(loc[1], int):
+        return ("rows", loc[1] - 1, *loc[2:])
+    return loc
 
 
 def validation_errors(exc: ValidationError, rename: Callable[[Loc], Loc] = lambda loc: loc) -> list[dict]:

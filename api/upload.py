@@ -7,14 +7,14 @@ row (``["body", "file", "row 17", "title"]``), never the internal ``RunCreate`` 
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, cast
 
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
 from api.errors import Loc, error, invalid, validation_errors
-from shared.assign_cat.catalog_io import read_catalog
+from shared.assign_cat.catalog_io import Format, read_catalog
 from shared.errors import InputError
 from shared.schemas import RunCreate
 
@@ -110,7 +110,7 @@ async def parse_upload(form: FormData) -> tuple[RunCreate, str]:
     for name in TEXT_FIELDS:
         if isinstance(form.get(name), UploadFile):
             raise _fail((name,), f"{name!r} must be a text field, not a file")
-    fields = {k: v for k in TEXT_FIELDS if _present(v := form.get(k))}
+    fields = {k: v for k in TEXT_FIELDS if isinstance(v := form.get(k), str) and v.strip()}
     upload = form.get("file")
     if not _present(upload):
         raise _fail(("file",), "Field required: upload the catalog (CSV, JSONL or JSON) as 'file'", "missing")
@@ -121,9 +121,8 @@ async def parse_upload(form: FormData) -> tuple[RunCreate, str]:
         raise _fail(("format",), f"must be one of {', '.join(FORMATS)}, got {fmt!r}")
     taxonomy = await _taxonomy(form.get("taxonomy_file"), fields.get("taxonomy_source"))
     data = await upload.read()
-    rows = await run_in_threadpool(read_catalog, data, fmt, filename=upload.filename)
-    if not rows:
-        raise _fail(("file",), f"the uploaded catalog {upload.filename or ''!r} has no rows")
+    fmt_ = cast("Format | None", fmt)
+    rows = await run_in_threadpool(read_catalog, data, fmt_, filename=upload.filename)  # CatalogError: 422
     payload = {
         "model": fields.get("model"),
         "rows": rows,

@@ -97,7 +97,7 @@ def show(
     if not metrics:
         typer.echo(f"{run_id}: {run.status}, {run.counts.done}/{run.counts.total} done; no metrics yet")
         return
-    display.console.print(display.metrics_table(run, metrics, max_segments=10_000 if all_segments else 12))
+    display.print_metrics(run, metrics, max_segments=10_000 if all_segments else 12)
 
 
 def export(

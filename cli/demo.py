@@ -33,6 +33,9 @@ def demo(
     catalog = EXAMPLES / "bigbasket-300.csv"
     taxonomy = EXAMPLES / "bigbasket-taxonomy.txt"
     embedded_mode = is_embedded()
+    from shared.config import get_settings
+
+    already_running = embedded.running(get_settings().home.expanduser())
     settings = ensure_services()
     typer.echo(f"services: {'embedded under ' + str(settings.home) if embedded_mode else 'configured'}")
     proc = None
@@ -53,7 +56,7 @@ def demo(
         if proc is not None:
             proc.terminate()
             proc.wait(30)
-        if embedded_mode and not keep_services:
+        if embedded_mode and not keep_services and not already_running:
             embedded.stop(settings.home.expanduser())
     if run.status not in ("succeeded", "partial"):
         raise typer.Exit(1)

@@ -3,8 +3,7 @@
     from shared.client import LabrunClient
 
     with LabrunClient("http://labrun-api:8000") as lab:
-        run = lab.submit([{"id": "1", "title": "Cocoa protein bar", "category": "Snacks > Bars"}],
-                         model="gpt4o_mini", experiment="bars")
+        run = lab.submit([{"id": "1", "title": "Cocoa bar", "category": "Snacks > Bars"}], model="haiku")
         lab.submit_file("examples/bigbasket-300.csv", limit=50,
                         taxonomy_source="google", taxonomy_file="examples/bigbasket-taxonomy.txt")
         final = lab.wait(run["run_id"], timeout_s=600)
@@ -13,20 +12,16 @@
 Every method returns the decoded JSON; any 4xx/5xx raises :class:`LabrunAPIError` carrying the
 server's ``detail`` (for 422s, a list of ``{"loc", "msg", "type"}`` naming the field at fault).
 
-Without the HTTP API, a service that shares labrun's database and broker can create the run and
-enqueue it by Celery task name itself (never importing worker code)::
+Without the HTTP API, a service sharing labrun's database and broker creates the run with
+``shared.runs.service.submit`` (validates, inserts the queued run in one transaction, then sends
+the dispatch task) and can (re-)enqueue it by Celery task name, never importing worker code::
 
-    from shared.queue import TASK_DISPATCH, client_app   # TASK_DISPATCH == "labrun.dispatch"
-    from shared.runs.create import create_run
-    from shared.db.session import session_scope
+    from shared.queue import client_app
+    from shared.runs.service import submit
     from shared.schemas import RunCreate
 
-    req = RunCreate(rows=[...], model="gpt4o_mini")
-    with session_scope() as s:                 # validates, then inserts dataset + run (queued)
-        run_id = create_run(s, req).id
-    client_app().send_task("labrun.dispatch", args=[run_id])   # after the commit
-
-``shared.runs.service.submit(req)`` does exactly these two steps and returns ``RunCreated``.
+    run_id = submit(RunCreate(rows=[{"title": "Cocoa bar", "category": "Snacks"}])).run_id
+    client_app().send_task("labrun.dispatch", args=[run_id])  # idempotent: only a queued run starts
 """
 
 from __future__ import annotations
@@ -51,16 +46,11 @@ class LabrunAPIError(RuntimeError):
 
 
 def _describe(detail: Any) -> str:
-    if isinstance(detail, list):
-        parts = []
-        for d in detail:
-            if isinstance(d, dict) and "msg" in d:
-                loc = ".".join(str(p) for p in d.get("loc", ()))
-                parts.append(f"{loc}: {d['msg']}" if loc else str(d["msg"]))
-            else:
-                parts.append(str(d))
-        return "; ".join(parts)
-    return str(detail)
+    """``[{"loc": ["body", "rows", 0, "title"], "msg": "Field required"}]`` -> ``body.rows.0.title: ...``."""
+    if not isinstance(detail, list):
+        return str(detail)
+    entries = [d if isinstance(d, dict) and "msg" in d else {"msg": d} for d in detail]
+    return "; ".join(f"{'.'.join(map(str, d.get('loc', ())))}: {d['msg']}".lstrip(": ") for d in entries)
 
 
 def _form_value(value: Any) -> str:
@@ -154,7 +144,6 @@ class LabrunClient:
 
 
 def _mime(path: Path) -> str:
-    suffix = path.suffix.lower()
-    if suffix == ".jsonl":
+    if path.suffix.lower() in (".jsonl", ".ndjson"):
         return "application/x-ndjson"
     return mimetypes.guess_type(path.name)[0] or "application/octet-stream"

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import subprocess
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,11 +28,20 @@ class ServiceUrls:
 
 
 def _pg_url(home: Path) -> str:
-    import pgserver  # heavy import, only in embedded mode
+    with warnings.catch_warnings():  # platformdirs warns about XDG_RUNTIME_DIR on import
+        warnings.simplefilter("ignore")
+        import pgserver  # heavy import, only in embedded mode
 
     pgdata = home / "pgdata"
     home.mkdir(parents=True, exist_ok=True)
-    server = pgserver.get_server(pgdata, cleanup_mode=None)
+    for attempt in range(3):  # pg_ctl start has a 10 s timeout; a loaded machine can miss it
+        try:
+            server = pgserver.get_server(pgdata, cleanup_mode=None)
+            break
+        except (subprocess.SubprocessError, OSError):
+            if attempt == 2:
+                raise
+            time.sleep(1)
     return server.get_uri().replace("postgresql://", "postgresql+psycopg://", 1)
 
 
@@ -77,6 +87,11 @@ def _redis_url(home: Path) -> str:
     return f"redis+socket://{sock}"
 
 
+def running(home: Path) -> bool:
+    """Whether embedded services under ``home`` are already up (started by another command)."""
+    return _redis_alive(_redis_socket(home)) or (home / "pgdata" / "postmaster.pid").exists()
+
+
 def resolve(settings: Settings) -> ServiceUrls:
     """Return the configured URLs, starting embedded services for the ones that are unset."""
     db = settings.database_url or _pg_url(settings.home.expanduser())
@@ -102,8 +117,15 @@ def stop(home: Path) -> list[str]:
         stopped.append("redis")
     pgdata = home / "pgdata"
     if (pgdata / "postmaster.pid").exists():
-        import pgserver
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            import pgserver
 
-        pgserver.get_server(pgdata, cleanup_mode="stop").cleanup()
-        stopped.append("postgres")
+        # pgserver runs postgres as the 'pgserver' system user when we are root
+        user = "pgserver" if hasattr(os, "geteuid") and os.geteuid() == 0 else None
+        try:
+            pgserver.pg_ctl(["-w", "stop", "-m", "fast"], pgdata=pgdata, user=user)
+            stopped.append("postgres")
+        except subprocess.CalledProcessError:
+            pass  # not running after all (stale pid file)
     return stopped

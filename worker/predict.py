@@ -56,6 +56,7 @@ class Job:
     external_id: str
     expected: str | None
     request: ChatRequest
+    candidates: list[str]
     state: TaskState
     hostname: str
 
@@ -77,7 +78,7 @@ def _load(run_id: str, datapoint_id: int, state: TaskState, hostname: str) -> Jo
         max_tokens=ctx.max_tokens,
         temperature=ctx.spec.temperature,
     )
-    return Job(ctx, datapoint_id, external_id, expected, request, state, hostname)
+    return Job(ctx, datapoint_id, external_id, expected, request, candidates, state, hostname)
 
 
 def predict_datapoint(run_id: str, datapoint_id: int, state: TaskState, hostname: str) -> Outcome:
@@ -187,7 +188,7 @@ def _finish(job: Job, response: ChatResponse | None, err: ProviderError | None) 
 
 
 def _success_fields(job: Job, r: ChatResponse) -> dict[str, Any]:
-    parsed = parse_answer(r.text, job.ctx.taxonomy)
+    parsed = parse_answer(r.text, job.ctx.taxonomy, job.candidates)
     error_type = {"length": "truncated", "content_filter": "content_filter"}.get(r.finish_reason or "")
     if error_type is None and parsed.path is None:
         error_type = "parse_error"

@@ -12,7 +12,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import BaseModel, ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from api.errors import invalid, validation_errors
+from api.errors import invalid, validation_errors, zero_based_rows
 from api.openapi import RUN_CREATE_BODY
 from api.upload import parse_upload, upload_input_error
 from shared.db.session import session_scope
@@ -53,7 +53,10 @@ async def submit_run(request: Request) -> RunCreated:
             req = RunCreate.model_validate_json(await request.body())
         except ValidationError as exc:
             raise invalid(validation_errors(exc)) from None
-        return await run_in_threadpool(service.submit, req)
+        try:
+            return await run_in_threadpool(service.submit, req)
+        except InputError as exc:
+            raise InputError(zero_based_rows(tuple(exc.loc)), exc.message) from None
     if ctype == "multipart/form-data":
         async with request.form() as form:
             req, source = await parse_upload(form)

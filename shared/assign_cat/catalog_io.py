@@ -74,7 +74,14 @@ def _detect(text: str, filename: str | None) -> Format:
     return "json" if start == "[" else "jsonl" if start == "{" else "csv"
 
 
-def _csv_records(text: str) -> Iterator[tuple[int, dict[str, Any]]]:
+@dataclass(frozen=True)
+class _Bad:
+    """A record that could not be read at all."""
+
+    message: str
+
+
+def _csv_records(text: str) -> Iterator[tuple[int, Any]]:
     first_line = text.split("\n", 1)[0]
     delimiter = max(",;\t", key=first_line.count)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
@@ -96,7 +103,7 @@ def _csv_records(text: str) -> Iterator[tuple[int, dict[str, Any]]]:
                 continue  # blank line
             if len(cells) > len(header):
                 message = f"{len(cells)} values but the header has {len(header)} columns"
-                yield row, {"__issue__": message}
+                yield row, _Bad(message)
                 continue
             yield row, {name: cells[i] for name, i in position.items() if i < len(cells)}
     except csv.Error as e:
@@ -110,7 +117,7 @@ def _json_records(text: str, fmt: Format) -> Iterator[tuple[int, Any]]:
                 try:
                     yield row, json.loads(line)
                 except ValueError as e:
-                    yield row, {"__issue__": f"invalid JSON: {e}"}
+                    yield row, _Bad(f"invalid JSON: {e}")
         return
     try:
         data = json.loads(text)
@@ -124,11 +131,11 @@ def _json_records(text: str, fmt: Format) -> Iterator[tuple[int, Any]]:
 
 
 def _validate(row: int, record: Any, issues: list[RowIssue]) -> ProductRow | None:
+    if isinstance(record, _Bad):
+        issues.append(RowIssue(row, "", record.message))
+        return None
     if not isinstance(record, dict):
         issues.append(RowIssue(row, "", f"expected an object, got {type(record).__name__}"))
-        return None
-    if "__issue__" in record:
-        issues.append(RowIssue(row, "", record["__issue__"]))
         return None
     blank = {k for k in ("id", "category") if record.get(k) is None or str(record[k]).strip() == ""}
     record = {k: v for k, v in record.items() if k not in blank}

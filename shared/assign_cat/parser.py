@@ -189,7 +189,7 @@ def parse_answer(
     preferred = frozenset(_candidate_ids(candidates or (), ix))
     unwrapped = _unwrap(text)
     lines = [c for c in map(_clean_line, unwrapped.splitlines()) if c]
-    whole = _clean_line(" ".join(unwrapped.split()))
+    whole = _clean_line(" ".join(unwrapped.splitlines()))
     primary = list(dict.fromkeys([*lines[:1], whole]))
     everything = list(dict.fromkeys([*primary, *lines]))
 

@@ -105,10 +105,14 @@ def _substitute(text: str, values: Mapping[str, str]) -> str:
 
 
 def truncate(text: str, max_chars: int) -> str:
-    """``text`` cut to at most ``max_chars`` characters, ending with an ellipsis when cut."""
+    """``text`` cut to at most ``max_chars`` characters (at a space when one is near the end),
+    ending with an ellipsis when cut."""
     if len(text) <= max_chars:
         return text
-    return text[: max(max_chars - len(ELLIPSIS), 0)].rstrip() + ELLIPSIS
+    cut = text[: max(max_chars - len(ELLIPSIS), 0)]
+    if not text[len(cut)].isspace() and (space := cut.rfind(" ")) > len(cut) // 2:
+        cut = cut[:space]
+    return cut.rstrip() + ELLIPSIS
 
 
 def format_categories(candidates: Sequence[str]) -> str:

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from shared.db.models import Dataset, Experiment
 from shared.export.common import Export
+from shared.llm.catalog import ModelSpec
 from shared.runs.snapshot import git_commit
 
 
@@ -33,8 +34,12 @@ def labrun_version() -> str:
 
 def write_models_yaml(ex: Export) -> None:
     """``config/models.yaml``: a catalog with the run's single alias, loadable by ``parse_catalog``."""
-    spec = dict(ex.run.config.get("model") or {})
-    alias = str(spec.pop("alias", None) or ex.run.model_alias)
+    dumped = dict(ex.run.config.get("model") or {})
+    alias = str(dumped.pop("alias", None) or ex.run.model_alias)
+    order = [f for f in ModelSpec.model_fields if f in dumped] + [
+        f for f in dumped if f not in ModelSpec.model_fields
+    ]
+    spec = {f: dumped[f] for f in order}  # models.yaml field order (JSONB does not keep it)
     catalog = ex.redact({"default": alias, "models": {alias: spec}})
     header = (
         f"# models.yaml snapshot of run {ex.run.id} (the one alias it used).\n"

@@ -41,18 +41,20 @@ def words(text: str) -> list[str]:
 
 
 @lru_cache(maxsize=256)
-def _parse_candidates(block: str) -> tuple[tuple[str, dict[str, float]], ...]:
-    """Each candidate with its word weights: leaf words count most, top-level words least."""
-    out = []
-    for path in block.split("\n"):
+def _parse_candidates(block: str) -> tuple[tuple[str, ...], dict[str, list[tuple[int, float]]]]:
+    """The candidate paths and an index word -> [(candidate, weight)]: leaf words weigh most."""
+    paths = tuple(block.split("\n"))
+    index: dict[str, list[tuple[int, float]]] = {}
+    for n, path in enumerate(paths):
         levels = [lvl for lvl in path.split(">") if lvl.strip()]
         weights: dict[str, float] = {}
         for i, level in enumerate(levels):
             w = LEAF_WEIGHT if i == len(levels) - 1 else TOP_WEIGHT if i == 0 else MID_WEIGHT
             for word in set(words(level)):
                 weights[word] = weights.get(word, 0.0) + w
-        out.append((path, weights))
-    return tuple(out)
+        for word, w in weights.items():
+            index.setdefault(word, []).append((n, w))
+    return paths, index
 
 
 def _product_words(lines: list[str]) -> dict[str, float]:
@@ -64,7 +66,7 @@ def _product_words(lines: list[str]) -> dict[str, float]:
         if weight is None:
             other.append(line)
             continue
-        for word in words(value):
+        for word in set(words(value)):  # once per field: long descriptions must not drown the title
             found[word] = found.get(word, 0.0) + weight
     if not found:  # no recognised fields: use whatever else the prompt says
         for word in words(" ".join(other)):
@@ -88,13 +90,12 @@ def answer(system: str, user: str) -> str:
             other_lines.append(stripped)
     if not candidate_lines:
         return NO_CANDIDATES_ANSWER
-    candidates = _parse_candidates("\n".join(dict.fromkeys(candidate_lines)))
-    product = _product_words(other_lines)
-    product_key = " ".join(sorted(product))
-
-    def score(item: tuple[str, dict[str, float]]) -> tuple[float, str]:
-        path, weights = item
-        s = sum(w * product[word] for word, w in weights.items() if word in product)
-        return (-s, _tiebreak(product_key, path))
-
-    return min(candidates, key=score)[0]
+    paths, index = _parse_candidates("\n".join(dict.fromkeys(candidate_lines)))
+    scores: dict[int, float] = {}
+    for word, weight in _product_words(other_lines).items():
+        for n, w in index.get(word, ()):
+            scores[n] = scores.get(n, 0.0) + w * weight
+    best = round(max(scores.values()), 6) if scores else 0.0
+    tied = [n for n, sc in scores.items() if round(sc, 6) == best] if scores else range(len(paths))
+    key = "\x00".join(other_lines)
+    return paths[min(tied, key=lambda n: _tiebreak(key, paths[n]))]

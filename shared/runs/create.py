@@ -12,8 +12,8 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from shared.assign_cat.prompt import DEFAULT_SYSTEM, DEFAULT_USER, PromptError, validate_template
-from shared.assign_cat.taxonomy import Taxonomy, TaxonomyError
+from shared.assign_cat.prompt import DEFAULT_SYSTEM, DEFAULT_USER, PromptError, PromptTemplate, validate_template
+from shared.assign_cat.taxonomy import Taxonomy, TaxonomyError, join_path, split_path
 from shared.db.models import Datapoint, Dataset, Experiment, Run
 from shared.errors import InputError
 from shared.llm.catalog import ModelSpec, UnknownModel, load_catalog
@@ -76,13 +76,22 @@ def _dataset(session: Session, rows: list[ProductRow], ids: list[str], name: str
             "external_id": p["id"],
             "position": i,
             "inputs": {k: p[k] for k in ("title", "description", "brand")},
-            "expected": p["category"],
+            "expected": _normalized(p["category"], i),
         }
         for i, p in enumerate(payload)
     ]
     for start in range(0, len(values), 5000):
         session.execute(insert(Datapoint), values[start : start + 5000])
     return ds.id
+
+
+def _normalized(label: str | None, index: int) -> str | None:
+    if not label:
+        return None
+    try:
+        return join_path(split_path(label))
+    except TaxonomyError as exc:
+        raise InputError(("rows", index + 1, "category"), str(exc)) from None
 
 
 def _experiment(session: Session, name: str) -> int:
@@ -103,6 +112,10 @@ def run_config(req: RunCreate, spec: ModelSpec, taxonomy: Taxonomy, rows: list[P
             validate_template(text, f"prompt.{field}")
         except PromptError as exc:
             raise InputError(("prompt", field), str(exc)) from None
+    try:
+        PromptTemplate(system, user).validate()
+    except PromptError as exc:
+        raise InputError(("prompt",), str(exc)) from None
     unknown = sorted({r.category for r in rows if r.category and r.category not in taxonomy})
     return {
         "use_case": USE_CASE,

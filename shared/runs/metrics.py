@@ -1,5 +1,6 @@
 """The metrics table, computed by SQL over ``predictions``: one row per run and segment.
 
+Correctness is case-insensitive on whole path levels, as in shared.assign_cat.scoring.
 Segments: ``all`` and ``level1=<top-level expected category>``. Accuracy is over valid
 predictions only (status ``succeeded``) and reported beside coverage (valid / total); failures of
 any kind are counted by ``error_type`` in ``errors_by_type`` and never as wrong answers.
@@ -38,7 +39,8 @@ agg AS (
 ),
 levels AS (
     SELECT segment, lvl,
-           avg((parsed_path[1:lvl] = expected_path[1:lvl])::int)::float AS acc
+           avg((lower(array_to_string(parsed_path[1:lvl], ' > '))
+                = lower(array_to_string(expected_path[1:lvl], ' > ')))::int)::float AS acc
     FROM seg CROSS JOIN generate_series(1, :max_levels) AS lvl
     WHERE status = 'succeeded' AND cardinality(expected_path) >= lvl AND parsed_path IS NOT NULL
     GROUP BY segment, lvl
@@ -53,11 +55,11 @@ errs AS (
     GROUP BY segment
 ),
 lab AS (
-    SELECT segment, expected AS label, (parsed = expected)::int AS tp, 0 AS fp,
-           (parsed IS DISTINCT FROM expected)::int AS fn
+    SELECT segment, lower(expected) AS label, COALESCE(correct, false)::int AS tp, 0 AS fp,
+           (NOT COALESCE(correct, false))::int AS fn
     FROM seg WHERE status = 'succeeded' AND expected IS NOT NULL
     UNION ALL
-    SELECT segment, parsed, 0, (parsed IS DISTINCT FROM expected)::int, 0
+    SELECT segment, lower(parsed), 0, (NOT COALESCE(correct, false))::int, 0
     FROM seg WHERE status = 'succeeded' AND expected IS NOT NULL AND parsed IS NOT NULL
 ),
 cls AS (

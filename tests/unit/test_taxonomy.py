@@ -173,7 +173,9 @@ def test_shortlist_returns_everything_when_small():
 
 
 def test_shortlist_ranks_lexical_matches_first(google):
-    top = google.shortlist("Colgate fluoride toothpaste, 100 g tube. Whitening toothpastes for sensitive teeth", 10)
+    top = google.shortlist(
+        "Colgate fluoride toothpaste, 100 g tube. Whitening toothpastes for sensitive teeth", 10
+    )
     assert len(top) == 10
     assert top[0] == TOOTHPASTE
     dog = google.shortlist("Rope chew toy for dogs", 20)

@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     import openai
 
 FINISH_REASONS = {"stop": "stop", "length": "length", "content_filter": "content_filter"}
+QUOTA_CODES = ("insufficient_quota", "billing_hard_limit_reached", "billing_not_active")
 CONTENT_FILTER_MARKERS = ("content_filter", "content_policy", "content management policy", "safety system")
 
 
@@ -74,7 +75,7 @@ def classify_openai(exc: openai.APIStatusError) -> str:
     status, code, etype = exc.status_code, exc.code, exc.type
     text = f"{code} {etype} {exc.message}".lower()
     if status == 429:
-        return "quota" if "insufficient_quota" in (code, etype) else "rate_limited"
+        return "quota" if code in QUOTA_CODES or etype in QUOTA_CODES else "rate_limited"
     if status in (401, 403):
         return "auth"
     if status in (503, 529):
