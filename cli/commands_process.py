@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -15,7 +15,9 @@ def register(app: typer.Typer) -> None:
 
 
 def worker(
-    concurrency: Annotated[Optional[int], typer.Option(help="Provider calls in flight (threads); default LABRUN_WORKER_CONCURRENCY")] = None,  # noqa: E501
+    concurrency: Annotated[
+        int | None, typer.Option(help="Provider calls in flight (threads); default LABRUN_WORKER_CONCURRENCY")
+    ] = None,  # noqa: E501
     queues: Annotated[str, typer.Option(help="Queues to consume")] = "labrun.predict,labrun.control",
     loglevel: Annotated[str, typer.Option()] = "INFO",
     hostname: Annotated[str, typer.Option("--hostname", "-n")] = "labrun@%h",
@@ -29,11 +31,16 @@ def worker(
     celery_app.worker_main(
         [
             "worker",
-            "--pool", "threads",
-            "--concurrency", str(concurrency or settings.worker_concurrency),
-            "--queues", queues,
-            "--loglevel", loglevel,
-            "--hostname", hostname,
+            "--pool",
+            "threads",
+            "--concurrency",
+            str(concurrency or settings.worker_concurrency),
+            "--queues",
+            queues,
+            "--loglevel",
+            loglevel,
+            "--hostname",
+            hostname,
             "--without-gossip",
             "--without-mingle",
         ]
@@ -57,23 +64,30 @@ def api(
 def fake_llm(
     port: Annotated[int, typer.Option()] = 8900,
     host: Annotated[str, typer.Option()] = "127.0.0.1",
-    rpm: Annotated[Optional[float], typer.Option(help="Requests/min limit (429 beyond)")] = None,
-    tpm: Annotated[Optional[float], typer.Option(help="Tokens/min limit (429 beyond)")] = None,
+    rpm: Annotated[float | None, typer.Option(help="Requests/min limit (429 beyond)")] = None,
+    tpm: Annotated[float | None, typer.Option(help="Tokens/min limit (429 beyond)")] = None,
     burst_s: Annotated[float, typer.Option(help="Bucket depth in seconds")] = 2.0,
     latency: Annotated[float, typer.Option(help="Mean latency, seconds")] = 0.0,
     latency_dist: Annotated[str, typer.Option(help="fixed|uniform|exponential|lognormal")] = "fixed",
     error_rate: Annotated[float, typer.Option(help="Share of requests answered 5xx/529")] = 0.0,
-    fail_mode: Annotated[Optional[str], typer.Option(help="quota|auth|bad_request: fail every request")] = None,
+    fail_mode: Annotated[str | None, typer.Option(help="quota|auth|bad_request: fail every request")] = None,
 ) -> None:
     """A loopback server speaking the OpenAI and Anthropic wire formats (for tests and benchmarks)."""
     from shared.fake_llm.server import FakeServerConfig, serve
 
     config = FakeServerConfig(
-        rpm=rpm, tpm=tpm, burst_s=burst_s, latency_s=latency, latency_dist=latency_dist,
-        error_rate=error_rate, fail_mode=fail_mode,
+        rpm=rpm,
+        tpm=tpm,
+        burst_s=burst_s,
+        latency_s=latency,
+        latency_dist=latency_dist,
+        error_rate=error_rate,
+        fail_mode=fail_mode,
     )
-    typer.echo(f"fake LLM on http://{host}:{port}  (OPENAI_BASE_URL=http://{host}:{port}/v1, "
-               f"ANTHROPIC_BASE_URL=http://{host}:{port})")
+    typer.echo(
+        f"fake LLM on http://{host}:{port}  (OPENAI_BASE_URL=http://{host}:{port}/v1, "
+        f"ANTHROPIC_BASE_URL=http://{host}:{port})"
+    )
     serve(config, host=host, port=port)
 
 

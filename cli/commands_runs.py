@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -23,12 +23,21 @@ def register(app: typer.Typer) -> None:
 
 
 def submit(
-    file: Annotated[Optional[Path], typer.Argument(help="Catalog: CSV (id,title,description,brand,category), JSONL or JSON")] = None,  # noqa: E501
-    model: Annotated[Optional[str], typer.Option(help="Model alias from models.yaml")] = None,
-    taxonomy: Annotated[Optional[Path], typer.Option(help="Taxonomy file (Google format or one path per line); default: the catalog's labels")] = None,  # noqa: E501
-    limit: Annotated[Optional[int], typer.Option(min=1, help="Only the first N rows")] = None,
-    single_product: Annotated[Optional[str], typer.Option("--single-product", help="Classify one product title")] = None,  # noqa: E501
-    experiment: Annotated[Optional[str], typer.Option(help="Experiment name")] = None,
+    file: Annotated[
+        Path | None, typer.Argument(help="Catalog: CSV (id,title,description,brand,category), JSONL or JSON")
+    ] = None,  # noqa: E501
+    model: Annotated[str | None, typer.Option(help="Model alias from models.yaml")] = None,
+    taxonomy: Annotated[
+        Path | None,
+        typer.Option(
+            help="Taxonomy file (Google format or one path per line); default: the catalog's labels"
+        ),
+    ] = None,  # noqa: E501
+    limit: Annotated[int | None, typer.Option(min=1, help="Only the first N rows")] = None,
+    single_product: Annotated[
+        str | None, typer.Option("--single-product", help="Classify one product title")
+    ] = None,  # noqa: E501
+    experiment: Annotated[str | None, typer.Option(help="Experiment name")] = None,
     max_candidates: Annotated[int, typer.Option(min=1, help="Categories shown in the prompt")] = 300,
     wait: Annotated[bool, typer.Option("--wait", help="Watch until the run ends, then show metrics")] = False,
 ) -> None:
@@ -102,7 +111,9 @@ def show(
 
 def export(
     run_id: Annotated[str, typer.Argument(help="Run id")],
-    out: Annotated[Path, typer.Option("--out", help="Parent directory of the run directory")] = Path("labrun-runs"),
+    out: Annotated[Path, typer.Option("--out", help="Parent directory of the run directory")] = Path(
+        "labrun-runs"
+    ),
     raw: Annotated[bool, typer.Option("--raw", help="Also copy every raw response")] = False,
 ) -> None:
     """Write the run directory: inputs/, config/, outputs/, metadata/."""

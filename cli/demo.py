@@ -8,7 +8,7 @@ and the exported run directory are printed.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -17,7 +17,7 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
 def demo(
     model: Annotated[str, typer.Option(help="Model alias")] = "fake",
-    limit: Annotated[Optional[int], typer.Option(min=1, help="Rows of the sample to use")] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="Rows of the sample to use")] = None,
     out: Annotated[Path, typer.Option("--out", help="Where the run directory goes")] = Path("labrun-runs"),
     keep_services: Annotated[bool, typer.Option(help="Leave embedded services running afterwards")] = False,
     concurrency: Annotated[int, typer.Option(min=1, help="Worker threads")] = 32,

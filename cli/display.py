@@ -29,7 +29,9 @@ def summary_table(run: RunOut, m: MetricOut) -> Table:
     table = Table(title=f"{run.id}  model={run.model_alias}  status={run.status}", show_header=False)
     table.add_column("metric", style="bold")
     table.add_column("value")
-    levels = "  ".join(f"L{k} {_pct(v)}" for k, v in sorted(m.accuracy_by_level.items(), key=lambda kv: int(kv[0])))
+    levels = "  ".join(
+        f"L{k} {_pct(v)}" for k, v in sorted(m.accuracy_by_level.items(), key=lambda kv: int(kv[0]))
+    )
     errors = ", ".join(f"{k}={v}" for k, v in sorted(m.errors_by_type.items())) or "none"
     rows = [
         ("datapoints", f"{m.n} ({m.n_valid} valid, coverage {_pct(m.coverage)})"),
@@ -39,7 +41,10 @@ def summary_table(run: RunOut, m: MetricOut) -> Table:
         ("errors", errors),
         ("cost", f"${m.cost_usd:.4f}  (${(m.cost_usd / m.n if m.n else 0):.6f}/row)"),
         ("tokens in / out", f"{m.prompt_tokens} / {m.completion_tokens}"),
-        ("latency p50/p95/p99", f"{_ms(m.latency_p50_ms)} / {_ms(m.latency_p95_ms)} / {_ms(m.latency_p99_ms)} ms"),
+        (
+            "latency p50/p95/p99",
+            f"{_ms(m.latency_p50_ms)} / {_ms(m.latency_p95_ms)} / {_ms(m.latency_p99_ms)} ms",
+        ),
         ("attempts", str(m.attempts_total)),
         ("throughput", "-" if m.throughput_per_s is None else f"{m.throughput_per_s:.1f} rows/s"),
     ]
@@ -55,8 +60,12 @@ def segments_table(metrics: list[MetricOut], max_segments: int = 12) -> Table:
     segs = [m for m in metrics if m.segment != "all"]
     for m in segs[:max_segments]:
         table.add_row(
-            m.segment.removeprefix("level1="), str(m.n), _pct(m.coverage), _pct(m.accuracy),
-            _pct(m.accuracy_by_level.get("1")), "-" if m.macro_f1 is None else f"{m.macro_f1:.3f}",
+            m.segment.removeprefix("level1="),
+            str(m.n),
+            _pct(m.coverage),
+            _pct(m.accuracy),
+            _pct(m.accuracy_by_level.get("1")),
+            "-" if m.macro_f1 is None else f"{m.macro_f1:.3f}",
             str(sum(m.errors_by_type.values())),
         )
     if len(segs) > max_segments:
@@ -77,8 +86,15 @@ def runs_table(runs: list[RunOut]) -> Table:
     for col in ("run", "model", "status", "done/total", "failed", "cost $", "created"):
         table.add_column(col)
     for r in runs:
-        table.add_row(r.id, r.model_alias, r.status, f"{r.counts.done}/{r.counts.total}",
-                      str(r.counts.failed), f"{r.cost_usd:.4f}", f"{r.created_at:%Y-%m-%d %H:%M:%S}")
+        table.add_row(
+            r.id,
+            r.model_alias,
+            r.status,
+            f"{r.counts.done}/{r.counts.total}",
+            str(r.counts.failed),
+            f"{r.cost_usd:.4f}",
+            f"{r.created_at:%Y-%m-%d %H:%M:%S}",
+        )
     return table
 
 
@@ -91,8 +107,11 @@ def watch(run_id: str, poll_s: float = 0.5, timeout_s: float | None = None) -> R
     """Live bar: done/total, rate, ETA, cost and errors; returns the final run."""
     deadline = None if timeout_s is None else time.monotonic() + timeout_s
     columns = (
-        TextColumn("[bold]{task.description}"), BarColumn(bar_width=20), MofNCompleteColumn(),
-        TextColumn("{task.fields[info]}"), TimeElapsedColumn(),
+        TextColumn("[bold]{task.description}"),
+        BarColumn(bar_width=20),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[info]}"),
+        TimeElapsedColumn(),
     )
     run = fetch(run_id)
     with Progress(*columns, console=console, transient=False) as progress:

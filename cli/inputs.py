@@ -42,7 +42,9 @@ def build_request(
         raise InputError(("FILE",), "give a catalog FILE or --single-product TITLE (one of the two)")
     if single_product is not None:
         if taxonomy is None:
-            raise InputError(("--taxonomy",), "--single-product needs --taxonomy (there are no labels to use)")
+            raise InputError(
+                ("--taxonomy",), "--single-product needs --taxonomy (there are no labels to use)"
+            )
         rows = [ProductRow(id="1", title=single_product)]
     else:
         assert file is not None

@@ -17,7 +17,9 @@ app = typer.Typer(
     add_completion=False,
 )
 db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
-embedded_app = typer.Typer(help="The embedded PostgreSQL/Redis/worker under LABRUN_HOME.", no_args_is_help=True)
+embedded_app = typer.Typer(
+    help="The embedded PostgreSQL/Redis/worker under LABRUN_HOME.", no_args_is_help=True
+)
 app.add_typer(db_app, name="db")
 app.add_typer(embedded_app, name="embedded")
 
@@ -67,4 +69,3 @@ def main(argv: list[str] | None = None) -> None:
 
 if __name__ == "__main__":
     main()
-

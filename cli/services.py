@@ -50,7 +50,16 @@ def start_worker(home: Path, concurrency: int = 32, *, detached: bool = True) ->
     home.mkdir(parents=True, exist_ok=True)
     log = open(home / "worker.log", "ab")  # noqa: SIM115 - handed to the child
     proc = subprocess.Popen(
-        [sys.executable, "-m", "cli.main", "worker", "--concurrency", str(concurrency), "--loglevel", "WARNING"],
+        [
+            sys.executable,
+            "-m",
+            "cli.main",
+            "worker",
+            "--concurrency",
+            str(concurrency),
+            "--loglevel",
+            "WARNING",
+        ],
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=detached,
@@ -64,7 +73,7 @@ def wait_for_worker(timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while not workers_alive():
         if time.monotonic() > deadline:
-            raise RuntimeError("no labrun worker answered within %.0f s" % timeout)
+            raise RuntimeError(f"no labrun worker answered within {timeout:.0f} s")
         time.sleep(0.5)
 
 

@@ -18,9 +18,13 @@ BUNDLED_MODELS_FILE = Path(__file__).parent / "llm" / "models.yaml"
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="LABRUN_", extra="ignore")
 
-    database_url: str | None = Field(None, description="postgresql+psycopg://... ; unset = embedded PostgreSQL")
+    database_url: str | None = Field(
+        None, description="postgresql+psycopg://... ; unset = embedded PostgreSQL"
+    )
     redis_url: str | None = Field(None, description="Broker and result backend; unset = embedded Redis")
-    artifacts_url: str | None = Field(None, description="s3://bucket/prefix or a directory; unset = HOME/artifacts")
+    artifacts_url: str | None = Field(
+        None, description="s3://bucket/prefix or a directory; unset = HOME/artifacts"
+    )
     s3_endpoint_url: str | None = Field(None, description="S3-compatible endpoint (MinIO, moto)")
     models_file: Path = BUNDLED_MODELS_FILE
     home: Path = Field(default_factory=lambda: Path.home() / ".labrun")
@@ -32,7 +36,9 @@ class Settings(BaseSettings):
     retry_max_elapsed_s: float = Field(900.0, gt=0, description="Give up retrying after this long")
     retry_base_delay_s: float = Field(1.0, gt=0, description="Base of the exponential backoff")
     retry_max_delay_s: float = Field(60.0, gt=0, description="Cap of one backoff delay")
-    inline_wait_max_s: float = Field(20.0, ge=0, description="Longest wait done inside a task; longer waits re-schedule")
+    inline_wait_max_s: float = Field(
+        20.0, ge=0, description="Longest wait done inside a task; longer waits re-schedule"
+    )
     finalize_grace_s: float = Field(600.0, gt=0, description="How long finalize waits for stragglers")
 
     def artifacts_location(self) -> str:

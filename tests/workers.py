@@ -35,13 +35,28 @@ def ping_workers(env: dict[str, str], timeout: float = 1.0) -> int:
 
 @contextmanager
 def worker_process(
-    env: dict[str, str], *, concurrency: int = 16, name: str = "w1", log: Path | None = None, wait: bool = True
+    env: dict[str, str],
+    *,
+    concurrency: int = 16,
+    name: str = "w1",
+    log: Path | None = None,
+    wait: bool = True,
 ) -> Iterator[subprocess.Popen[bytes]]:
     """Start ``python -m cli.main worker`` with ``env``; stop it on exit (SIGTERM, then SIGKILL)."""
     out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115
     proc = subprocess.Popen(
-        [sys.executable, "-m", "cli.main", "worker", "--concurrency", str(concurrency),
-         "--loglevel", "WARNING", "--hostname", f"{name}@%h"],
+        [
+            sys.executable,
+            "-m",
+            "cli.main",
+            "worker",
+            "--concurrency",
+            str(concurrency),
+            "--loglevel",
+            "WARNING",
+            "--hostname",
+            f"{name}@%h",
+        ],
         env={**os.environ, **env},
         stdout=out,
         stderr=subprocess.STDOUT,

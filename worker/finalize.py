@@ -61,11 +61,15 @@ def finalize_run(app: Celery, run_id: str) -> FinalizeResult:
         compute_metrics(s, run_id)
         run = s.get(Run, run_id, with_for_update=True)
         assert run is not None
-        cost = s.scalar(select(func.coalesce(func.sum(Prediction.cost_usd), 0)).where(Prediction.run_id == run_id))
+        cost = s.scalar(
+            select(func.coalesce(func.sum(Prediction.cost_usd), 0)).where(Prediction.run_id == run_id)
+        )
         run.n_succeeded, run.n_failed, run.cost_usd = n_ok, n - n_ok, cost
         if run.status != "cancelled":
             run.status = "succeeded" if n_ok == run.n_total else "partial"
             if missing > 0:
-                run.error = f"{missing} datapoints have no prediction row after {MAX_REDISPATCH_ROUNDS} re-dispatches"
+                run.error = (
+                    f"{missing} datapoints have no prediction row after {MAX_REDISPATCH_ROUNDS} re-dispatches"
+                )
         run.finished_at = datetime.now(UTC)
         return FinalizeResult(run.status)

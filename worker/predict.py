@@ -213,7 +213,9 @@ def _success_fields(job: Job, r: ChatResponse) -> dict[str, Any]:
     }
 
 
-def record_internal_error(run_id: str, datapoint_id: int, state: TaskState, hostname: str, exc: Exception) -> None:
+def record_internal_error(
+    run_id: str, datapoint_id: int, state: TaskState, hostname: str, exc: Exception
+) -> None:
     """Last resort: a bug or an unreachable dependency becomes an error row, never a raised task."""
     upsert_prediction(
         {

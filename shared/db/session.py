@@ -16,7 +16,7 @@ def normalize_url(url: str) -> str:
     """Accept plain ``postgresql://`` URLs and use psycopg 3."""
     for prefix in ("postgresql://", "postgres://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 

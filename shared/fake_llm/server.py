@@ -74,25 +74,25 @@ class FakeLLMApp:
         if wire is not None and method == "POST":
             await self._chat(wire, body, send)
         elif path == "/stats" and method == "GET":
-            await _send(send, 200, _json(self.stats.as_dict()))
+            await _send(send, (200, _json(self.stats.as_dict())))
         elif path == "/stats/reset" and method == "POST":
             self.stats = self.stats.reset()
-            await _send(send, 200, b'{"ok":true}')
+            await _send(send, (200, b'{"ok":true}'))
         elif path == "/config" and method in ("GET", "POST"):
             await self._config(body if method == "POST" else b"", send)
         elif path == "/healthz":
-            await _send(send, 200, b'{"ok":true}')
+            await _send(send, (200, b'{"ok":true}'))
         else:
-            await _send(send, 404, b'{"error":"not found"}')
+            await _send(send, (404, b'{"error":"not found"}'))
 
     async def _config(self, body: bytes, send: Any) -> None:
         try:
             if body:
                 self.apply(self.config.updated(json.loads(body)))
         except (ValueError, TypeError) as exc:
-            await _send(send, 400, _json({"error": str(exc)}))
+            await _send(send, (400, _json({"error": str(exc)})))
             return
-        await _send(send, 200, _json(self.config.as_dict()))
+        await _send(send, (200, _json(self.config.as_dict())))
 
     async def _chat(self, wire: Any, body: bytes, send: Any) -> None:
         stats, cfg = self.stats, self.config
@@ -108,11 +108,11 @@ class FakeLLMApp:
             except (ValueError, AttributeError) as exc:
                 stats.rejected += 1
                 msg = str(exc) if isinstance(exc, BadRequest) else "Invalid JSON body."
-                return await _send(send, *wire.error_body("bad_request", msg, rid), headers)
+                return await _send(send, wire.error_body("bad_request", msg, rid), headers)
             if cfg.fail_mode:
                 stats.rejected += 1
                 msg = FAIL_MESSAGES[cfg.fail_mode][flavour]
-                return await _send(send, *wire.error_body(cfg.fail_mode, msg, rid), headers)
+                return await _send(send, wire.error_body(cfg.fail_mode, msg, rid), headers)
             wait, bucket = self.limits.acquire(parsed.prompt_tokens, parsed.max_tokens, time.monotonic())
             if self.limits.buckets:
                 headers += wire.limit_headers(self.limits.states())
@@ -120,12 +120,12 @@ class FakeLLMApp:
                 stats.rate_limited += 1
                 msg = f"Rate limit reached on {bucket} per min. Please try again in {wait:.3f}s."
                 headers += wire.retry_headers(wait)
-                return await _send(send, *wire.error_body("rate_limited", msg, rid), headers)
+                return await _send(send, wire.error_body("rate_limited", msg, rid), headers)
             if cfg.error_rate and self.rng.random() < cfg.error_rate:
                 stats.errors += 1
                 status = self.rng.choice(cfg.error_statuses)
                 msg = "Overloaded" if status in (503, 529) else "Internal server error (injected)."
-                return await _send(send, *wire.error_body(status, msg, rid), headers)
+                return await _send(send, wire.error_body(status, msg, rid), headers)
             delay = sample_latency(cfg, self.rng)
             if delay > 0:
                 await asyncio.sleep(delay)
@@ -136,7 +136,7 @@ class FakeLLMApp:
                 text, completion = text[: parsed.max_tokens * 4], parsed.max_tokens
                 stats.truncated += 1
             self.stats.succeeded(time.time(), parsed.prompt_tokens, completion)
-            await _send(send, 200, wire.ok_body(parsed, rid, text, completion, truncated), headers)
+            await _send(send, (200, wire.ok_body(parsed, rid, text, completion, truncated)), headers)
         finally:
             self.stats.in_flight -= 1
 
@@ -145,7 +145,8 @@ def _json(obj: Any) -> bytes:
     return json.dumps(obj, separators=(",", ":")).encode()
 
 
-async def _send(send: Any, status: int, body: bytes, headers: Headers | None = None) -> None:
+async def _send(send: Any, response: tuple[int, bytes], headers: Headers | None = None) -> None:
+    status, body = response
     all_headers = [*JSON_HEADERS, (b"content-length", str(len(body)).encode()), *(headers or ())]
     await send({"type": "http.response.start", "status": status, "headers": all_headers})
     await send({"type": "http.response.body", "body": body})

@@ -81,7 +81,8 @@ class OpenAIWire:
         messages = data.get("messages")
         if not isinstance(messages, list) or not messages:
             raise BadRequest("messages must be a non-empty list")
-        system, user = [], []
+        system: list[str] = []
+        user: list[str] = []
         for m in messages:
             role = m.get("role") if isinstance(m, dict) else None
             (system if role in ("system", "developer") else user).append(_text(m.get("content")))

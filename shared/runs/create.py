@@ -12,7 +12,13 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from shared.assign_cat.prompt import DEFAULT_SYSTEM, DEFAULT_USER, PromptError, PromptTemplate, validate_template
+from shared.assign_cat.prompt import (
+    DEFAULT_SYSTEM,
+    DEFAULT_USER,
+    PromptError,
+    PromptTemplate,
+    validate_template,
+)
 from shared.assign_cat.taxonomy import Taxonomy, TaxonomyError, join_path, split_path
 from shared.db.models import Datapoint, Dataset, Experiment, Run
 from shared.errors import InputError

@@ -67,7 +67,8 @@ cls AS (
 ),
 f1 AS (
     SELECT segment,
-           avg(CASE WHEN 2 * tp + fp + fn = 0 THEN 0 ELSE 2.0 * tp / (2 * tp + fp + fn) END)::float AS macro_f1
+           avg(CASE WHEN 2 * tp + fp + fn = 0 THEN 0
+                    ELSE 2.0 * tp / (2 * tp + fp + fn) END)::float AS macro_f1
     FROM cls GROUP BY segment
 )
 INSERT INTO metrics (
@@ -94,4 +95,4 @@ def compute_metrics(session: Session, run_id: str) -> int:
     """Replace the run's metrics rows; returns how many segments were written."""
     session.execute(text("DELETE FROM metrics WHERE run_id = :run_id"), {"run_id": run_id})
     result = session.execute(METRICS_SQL, {"run_id": run_id, "max_levels": MAX_LEVELS})
-    return int(result.rowcount or 0)
+    return int(getattr(result, "rowcount", 0) or 0)

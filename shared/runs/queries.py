@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -44,7 +43,7 @@ def run_out(session: Session, run: Run) -> RunOut:
         status=run.status,
         counts=RunCounts(total=run.n_total, done=n, succeeded=n_ok, failed=n - n_ok, pending=run.n_total - n),
         progress=n / run.n_total if run.n_total else 1.0,
-        cost_usd=float(cost),
+        cost_usd=float(cost or 0),
         eta_seconds=eta,
         rate_per_s=rate,
         errors_by_type=errors,
@@ -95,9 +94,7 @@ def list_predictions(
         .offset(offset)
         .limit(limit)
     ).all()
-    items = [
-        PredictionOut.model_validate({**_columns(p), "external_id": ext}) for p, ext in rows
-    ]
+    items = [PredictionOut.model_validate({**_columns(p), "external_id": ext}) for p, ext in rows]
     return PredictionPage(items=items, total=total, offset=offset, limit=limit)
 
 
@@ -113,6 +110,3 @@ def get_metrics(session: Session, run_id: str) -> list[MetricOut]:
     )
     return [MetricOut.model_validate(m) for m in rows]
 
-
-def now() -> datetime:
-    return datetime.now(UTC)

@@ -14,8 +14,19 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 PACKAGES = (
-    "labrun", "celery", "kombu", "redis", "sqlalchemy", "psycopg", "alembic", "fastapi",
-    "pydantic", "openai", "anthropic", "boto3", "httpx",
+    "labrun",
+    "celery",
+    "kombu",
+    "redis",
+    "sqlalchemy",
+    "psycopg",
+    "alembic",
+    "fastapi",
+    "pydantic",
+    "openai",
+    "anthropic",
+    "boto3",
+    "httpx",
 )
 ENDPOINT_VARS = ("OPENAI_BASE_URL", "ANTHROPIC_BASE_URL")
 

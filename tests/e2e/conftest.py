@@ -15,11 +15,19 @@ MODELS = yaml.safe_load((Path(__file__).resolve().parents[2] / "shared/llm/model
 MODELS["models"].update(
     {
         # every 4th-ish datapoint fails with a non-retried error
-        "fake_bad": {"provider": "fake", "model": "fake-bad", "price_per_1m": {"input": 0.1, "output": 0.1},
-                     "options": {"fail_rate": 0.25, "fail_with": "bad_request"}},
+        "fake_bad": {
+            "provider": "fake",
+            "model": "fake-bad",
+            "price_per_1m": {"input": 0.1, "output": 0.1},
+            "options": {"fail_rate": 0.25, "fail_with": "bad_request"},
+        },
         # fails with 5xx on the first two calls of each datapoint, then succeeds
-        "fake_flaky": {"provider": "fake", "model": "fake-flaky", "price_per_1m": {"input": 0.1, "output": 0.1},
-                       "options": {"fail_rate": 1.0, "fail_with": "server_error", "fail_attempts": 2}},
+        "fake_flaky": {
+            "provider": "fake",
+            "model": "fake-flaky",
+            "price_per_1m": {"input": 0.1, "output": 0.1},
+            "options": {"fail_rate": 1.0, "fail_with": "server_error", "fail_attempts": 2},
+        },
     }
 )
 
@@ -49,8 +57,13 @@ def e2e_env(database_url, redis_url, s3_endpoint, tmp_path_factory):
     }
     import boto3
 
-    boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1",
-                 aws_access_key_id="testing", aws_secret_access_key="testing").create_bucket(Bucket=bucket)
+    boto3.client(
+        "s3",
+        endpoint_url=s3_endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    ).create_bucket(Bucket=bucket)
     return env
 
 

@@ -18,7 +18,11 @@ def test_demo_runs_on_embedded_services(tmp_path):
     env.update(LABRUN_HOME=str(tmp_path / "home"), COLUMNS="120")
     out = subprocess.run(
         [sys.executable, "-m", "cli.main", "demo", "--limit", "60", "--out", str(tmp_path / "runs")],
-        env=env, capture_output=True, text=True, timeout=300, cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
     )
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     assert "embedded under" in out.stdout

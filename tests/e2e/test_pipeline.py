@@ -78,14 +78,18 @@ def test_task_delivered_twice_gives_one_row(labrun_env, worker):
     created = submit("fake", 30)
     run = wait_run(created.run_id)
     with session_scope() as s:
-        before = {p.datapoint_id: p.finished_at for p in s.scalars(
-            select(Prediction).where(Prediction.run_id == run.id))}
+        before = {
+            p.datapoint_id: p.finished_at
+            for p in s.scalars(select(Prediction).where(Prediction.run_id == run.id))
+        }
     # deliver every task again, twice, after the run has finished
     results = [client_app().send_task(TASK_PREDICT, args=[run.id, dp]) for dp in before for _ in range(2)]
     for r in results:
         r.get(timeout=60)
     with session_scope() as s:
-        after = {p.datapoint_id: p.finished_at for p in s.scalars(
-            select(Prediction).where(Prediction.run_id == run.id))}
+        after = {
+            p.datapoint_id: p.finished_at
+            for p in s.scalars(select(Prediction).where(Prediction.run_id == run.id))
+        }
     assert after == before  # one row each, untouched
     assert len(raw_keys(run.id)) == 30

@@ -110,10 +110,10 @@ class OpenAIProvider(Provider):
 
         if self._client is None:
             raise ProviderError("auth", "OPENAI_API_KEY is not set")
-        messages = [{"role": "user", "content": request.user}]
+        messages: list[Any] = [{"role": "user", "content": request.user}]
         if request.system:
             messages.insert(0, {"role": "system", "content": request.system})
-        limit = {self.spec.options.get("max_tokens_param", "max_tokens"): request.max_tokens}
+        limit: dict[str, Any] = {self.spec.options.get("max_tokens_param", "max_tokens"): request.max_tokens}
         started = time.perf_counter()
         try:
             raw = self._client.chat.completions.with_raw_response.create(
