@@ -48,8 +48,8 @@ def make_celery(main: str = "labrun") -> Celery:
         result_backend_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT_S},
         broker_connection_retry_on_startup=True,
         result_expires=7 * 24 * 3600,
-        worker_send_task_events=True,
-        task_send_sent_event=True,
+        # Task events cost a Redis publish per state change; Flower turns them on when it runs.
+        worker_send_task_events=False,
         worker_hijack_root_logger=False,
         timezone="UTC",
     )
@@ -60,7 +60,3 @@ def make_celery(main: str = "labrun") -> Celery:
 def client_app() -> Celery:
     """The app used by producers (API, CLI) to send tasks by name."""
     return make_celery("labrun-client")
-
-
-def cancel_key(run_id: str) -> str:
-    return f"labrun:cancelled:{run_id}"

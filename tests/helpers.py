@@ -20,7 +20,8 @@ def catalog_rows(name: str = "bigbasket-300.csv", n: int | None = None):
     return rows[:n] if n else rows
 
 
-def wait_run(run_id: str, timeout: float = 120.0):
+def wait_run(run_id: str, timeout: float = 120.0, *, settled: bool = False):
+    """Wait for a final status (and, with ``settled``, for finalize to have run)."""
     from shared.db.models import Run
     from shared.db.session import session_scope
 
@@ -28,7 +29,7 @@ def wait_run(run_id: str, timeout: float = 120.0):
     while True:
         with session_scope() as s:
             run = s.get(Run, run_id)
-            if run is not None and run.status in FINAL:
+            if run is not None and run.status in FINAL and (run.finished_at or not settled):
                 return run
         if time.monotonic() > deadline:
             raise TimeoutError(f"run {run_id} is {run.status if run else 'missing'} after {timeout}s")

@@ -13,14 +13,11 @@ from shared.assign_cat.prompt import render
 from shared.assign_cat.scoring import is_correct
 from shared.assign_cat.taxonomy import split_path
 from shared.config import get_settings
-from shared.db.models import Datapoint
-from shared.db.session import session_scope
-from shared.queue import cancel_key
 from shared.runs.context import RunContext
 from worker import clients
 from worker.providers import ChatRequest, ChatResponse, ProviderError
 from worker.ratelimit import Usage, scope_key
-from worker.results import already_succeeded, body_field, save_raw, upsert_prediction
+from worker.results import Loaded, body_field, load_datapoint, save_raw, upsert_prediction
 from worker.retry import decide
 
 MAX_HISTORY = 20
@@ -61,13 +58,9 @@ class Job:
     hostname: str
 
 
-def _load(run_id: str, datapoint_id: int, state: TaskState, hostname: str) -> Job:
+def _job(run_id: str, datapoint_id: int, dp: Loaded, state: TaskState, hostname: str) -> Job:
     ctx = clients.run_context(run_id)
-    with session_scope() as s:
-        dp = s.get(Datapoint, datapoint_id)
-        if dp is None:
-            raise LookupError(f"datapoint {datapoint_id} not found")
-        inputs, external_id, expected = dict(dp.inputs), dp.external_id, dp.expected
+    inputs, external_id, expected = dp.inputs, dp.external_id, dp.expected
     product = " ".join(str(inputs.get(k) or "") for k in ("title", "brand", "description"))
     candidates = ctx.taxonomy.shortlist(product, ctx.max_candidates)
     prompt = render(ctx.template, {"id": external_id, **inputs}, candidates)
@@ -82,9 +75,10 @@ def _load(run_id: str, datapoint_id: int, state: TaskState, hostname: str) -> Jo
 
 
 def predict_datapoint(run_id: str, datapoint_id: int, state: TaskState, hostname: str) -> Outcome:
-    if clients.redis_client().exists(cancel_key(run_id)) or already_succeeded(run_id, datapoint_id):
-        return Outcome(done=True)
-    job = _load(run_id, datapoint_id, state, hostname)
+    dp = load_datapoint(run_id, datapoint_id)
+    if dp.run_status == "cancelled" or dp.prediction_status == "succeeded":
+        return Outcome(done=True)  # cancelled, or a duplicate delivery of a finished datapoint
+    job = _job(run_id, datapoint_id, dp, state, hostname)
     settings = get_settings()
     spec = job.ctx.spec
     provider = clients.provider(spec)

@@ -7,14 +7,15 @@ never a succeeded one, so the table holds exactly one row per datapoint.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy import select
+from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert
 
 from shared.db.models import Prediction
-from shared.db.session import session_scope
+from shared.db.session import get_engine
 from shared.storage import ArtifactStore
 
 _PK = ("run_id", "datapoint_id")
@@ -41,14 +42,33 @@ def save_raw(store: ArtifactStore, run_id: str, external_id: str, record: dict[s
     return store.put(raw_key(run_id, external_id), data)
 
 
-def already_succeeded(run_id: str, datapoint_id: int) -> bool:
-    with session_scope() as s:
-        status = s.scalar(
-            select(Prediction.status).where(
-                Prediction.run_id == run_id, Prediction.datapoint_id == datapoint_id
-            )
-        )
-    return status == "succeeded"
+@dataclass(frozen=True)
+class Loaded:
+    external_id: str
+    inputs: dict[str, Any]
+    expected: str | None
+    prediction_status: str | None  # of an earlier delivery, if any
+    run_status: str
+
+
+_LOAD = text(
+    """
+    SELECT d.external_id, d.inputs, d.expected, p.status, r.status
+    FROM datapoints d
+    JOIN runs r ON r.id = :run_id
+    LEFT JOIN predictions p ON p.run_id = :run_id AND p.datapoint_id = d.id
+    WHERE d.id = :datapoint_id
+    """
+)
+
+
+def load_datapoint(run_id: str, datapoint_id: int) -> Loaded:
+    """One round trip: the datapoint, any earlier prediction's status, and the run's status."""
+    with get_engine().connect() as conn:
+        row = conn.execute(_LOAD, {"run_id": run_id, "datapoint_id": datapoint_id}).one_or_none()
+    if row is None:
+        raise LookupError(f"datapoint {datapoint_id} of run {run_id} not found")
+    return Loaded(*row)
 
 
 def upsert_prediction(row: dict[str, Any]) -> None:
@@ -57,5 +77,5 @@ def upsert_prediction(row: dict[str, Any]) -> None:
     stmt = stmt.on_conflict_do_update(
         index_elements=list(_PK), set_=update, where=Prediction.status != "succeeded"
     )
-    with session_scope() as s:
-        s.execute(stmt)
+    with get_engine().begin() as conn:
+        conn.execute(stmt)

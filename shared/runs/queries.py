@@ -109,4 +109,3 @@ def get_metrics(session: Session, run_id: str) -> list[MetricOut]:
         select(Metric).where(Metric.run_id == run_id).order_by((Metric.segment != "all"), Metric.segment)
     )
     return [MetricOut.model_validate(m) for m in rows]
-

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from sqlalchemy import update
 
 from shared.db.models import FINAL_RUN_STATUSES, Run
 from shared.db.session import session_scope
 from shared.errors import NotFound
-from shared.queue import TASK_DISPATCH, cancel_key, client_app
+from shared.queue import TASK_DISPATCH, client_app
 from shared.runs.create import create_run
 from shared.schemas import RunCreate, RunCreated
 
@@ -30,25 +28,12 @@ def submit(req: RunCreate, *, source: str | None = None) -> RunCreated:
 
 def cancel(run_id: str) -> str:
     """Stop a run: workers skip its remaining datapoints; finalize keeps the status ``cancelled``."""
-    import redis
-
-    from shared.queue import redis_url
-
     with session_scope() as s:
         run = s.get(Run, run_id)
         if run is None:
             raise NotFound(run_id)
         if run.status in FINAL_RUN_STATUSES:
             return run.status
-        s.execute(
-            update(Run).where(Run.id == run_id).values(status="cancelled", finished_at=datetime.now(UTC))
-        )
-    url = redis_url()
-    client = (
-        redis.Redis(unix_socket_path=url[len("redis+socket://") :])
-        if url.startswith("redis+socket://")
-        else redis.Redis.from_url(url)
-    )
-    with client:
-        client.set(cancel_key(run_id), 1, ex=30 * 24 * 3600)
+        # finished_at is set by finalize, once the in-flight datapoints have settled
+        s.execute(update(Run).where(Run.id == run_id).values(status="cancelled"))
     return "cancelled"

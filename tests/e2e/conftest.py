@@ -21,6 +21,9 @@ MODELS["models"].update(
             "price_per_1m": {"input": 0.1, "output": 0.1},
             "options": {"fail_rate": 0.25, "fail_with": "bad_request"},
         },
+        # 50 ms per call, so a run can be cancelled half-way
+        "fake_slow": {"provider": "fake", "model": "fake-slow", "price_per_1m": {"input": 0.1, "output": 0.1},
+                      "options": {"latency_ms": 50}},
         # fails with 5xx on the first two calls of each datapoint, then succeeds
         "fake_flaky": {
             "provider": "fake",
@@ -33,7 +36,16 @@ MODELS["models"].update(
 
 
 @pytest.fixture(scope="module")
-def e2e_env(database_url, redis_url, s3_endpoint, tmp_path_factory):
+def fake_llm_url():
+    """The project's fake LLM server (OpenAI and Anthropic wire formats) on loopback."""
+    from shared.fake_llm.server import FakeServerConfig, running_server
+
+    with running_server(FakeServerConfig(latency_s=0.01)) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def e2e_env(database_url, redis_url, s3_endpoint, fake_llm_url, tmp_path_factory):
     """Environment shared by the test process and its worker processes."""
     tmp = tmp_path_factory.mktemp("e2e")
     models_file = tmp / "models.yaml"
@@ -53,6 +65,8 @@ def e2e_env(database_url, redis_url, s3_endpoint, tmp_path_factory):
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_DEFAULT_REGION": "us-east-1",
         "OPENAI_API_KEY": "sk-test-not-a-real-key",
+        "OPENAI_BASE_URL": f"{fake_llm_url}/v1",
+        "ANTHROPIC_BASE_URL": fake_llm_url,
         "ANTHROPIC_API_KEY": "sk-ant-test-not-a-real-key",
     }
     import boto3
@@ -94,3 +108,4 @@ def worker(e2e_env, tmp_path_factory):
     log = tmp_path_factory.mktemp("logs") / "worker.log"
     with worker_process(e2e_env, concurrency=32, log=log) as proc:
         yield proc
+    purge_queues(e2e_env["LABRUN_REDIS_URL"])

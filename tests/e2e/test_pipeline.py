@@ -3,6 +3,8 @@ fills metrics, raw responses land in S3 (moto)."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from sqlalchemy import func, select
 
@@ -38,6 +40,37 @@ def test_200_rows_fake_provider(labrun_env, worker):
         assert len(uris) == 200 and all(u.startswith("s3://") for u in uris)
         segments = s.scalar(select(func.count()).select_from(Metric).where(Metric.run_id == run.id))
         assert segments > 1  # "all" plus one per top-level category
+
+
+@pytest.mark.parametrize("model", ["gpt4o_mini", "haiku"])
+def test_same_run_through_real_sdks_against_fake_llm_server(labrun_env, worker, fake_llm_url, model):
+    import json
+
+    import httpx
+
+    from shared.db.models import Metric, Prediction
+    from shared.db.session import session_scope
+    from shared.storage import get_store
+
+    httpx.post(f"{fake_llm_url}/stats/reset")
+    run = wait_run(submit(model, 50).run_id)
+    assert run.status == "succeeded"
+    stats = httpx.get(f"{fake_llm_url}/stats").json()
+    assert stats["ok"] == 50  # every datapoint went over HTTP through the official SDK
+    with session_scope() as s:
+        preds = s.scalars(select(Prediction).where(Prediction.run_id == run.id)).all()
+        assert len(preds) == 50
+        m = s.get(Metric, (run.id, "all"))
+        assert m.n_valid == 50 and m.prompt_tokens == sum(p.prompt_tokens for p in preds)
+        p = preds[0]
+        raw = json.loads(get_store().get(p.raw_uri))
+        body = json.loads(raw["response"]["body"])
+        text = (
+            body["choices"][0]["message"]["content"] if model == "gpt4o_mini" else body["content"][0]["text"]
+        )
+        assert text == p.raw_output and p.provider_request_id == raw["response"]["request_id"]
+        assert p.response_model == body["model"] and p.cost_usd > 0
+    assert len(raw_keys(run.id)) == 50
 
 
 def test_provider_errors_give_error_rows_and_partial_run(labrun_env, worker):
@@ -93,3 +126,23 @@ def test_task_delivered_twice_gives_one_row(labrun_env, worker):
         }
     assert after == before  # one row each, untouched
     assert len(raw_keys(run.id)) == 30
+
+
+def test_cancel_stops_remaining_datapoints_and_keeps_status(labrun_env, worker, e2e_env, tmp_path):
+    from shared.db.models import Metric
+    from shared.db.session import session_scope
+    from shared.runs.service import cancel
+
+    created = submit("fake_slow", 300)
+    deadline = time.monotonic() + 60
+    while prediction_count(created.run_id) < 5:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert cancel(created.run_id) == "cancelled"
+    run = wait_run(created.run_id, settled=True)
+    assert run.status == "cancelled"
+    done = prediction_count(run.id)
+    assert 5 <= done < 300  # the rest were skipped, not called
+    with session_scope() as s:
+        m = s.get(Metric, (run.id, "all"))
+        assert m is not None and m.n == done  # finalize still measured what was done

@@ -1,0 +1,1 @@
+"""Helpers of ``scripts/bench_ratelimit.py`` (a benchmark, not a test)."""
