@@ -56,7 +56,8 @@ def provider(spec: ModelSpec) -> Provider:
     with _lock:
         if key not in _providers:
             cls = provider_class(spec.provider)
-            _providers[key] = cls(spec, timeout=get_settings().request_timeout_s)
+            timeout = float(spec.options.get("timeout_s", get_settings().request_timeout_s))
+            _providers[key] = cls(spec, timeout=timeout)
         return _providers[key]
 
 

@@ -40,7 +40,9 @@ class Stack:
     tmp: Path
     env: dict[str, str]
     fake_url: str
+    fake_pid: int = 0
     api_url: str = ""
+    api_pid: int = 0
     database: str = ""
     workers: list[subprocess.Popen[bytes]] = field(default_factory=list)
 
@@ -67,14 +69,16 @@ def _admin(opts: Options, sql: str) -> None:
 
 
 @contextmanager
-def fake_server(scenario: Scenario, tmp: Path) -> Iterator[str]:
+def fake_server(scenario: Scenario, tmp: Path) -> Iterator[tuple[str, int]]:
     port = procs.free_port()
     log = tmp / "fake-llm.log"
-    proc = procs.start([LABRUN, "fake-llm", "--port", str(port), *scenario.server_args()], os.environ.copy(), log)
+    proc = procs.start(
+        [LABRUN, "fake-llm", "--port", str(port), *scenario.server_args()], os.environ.copy(), log
+    )
     try:
         url = f"http://127.0.0.1:{port}"
         procs.wait_http(f"{url}/healthz", proc, log)
-        yield url
+        yield url, proc.pid
     finally:
         procs.stop(proc)
 
@@ -84,8 +88,8 @@ def stack(scenario: Scenario, opts: Options, label: str) -> Iterator[Stack]:
     """The fake server only; call :func:`start_labrun` inside to add the database, API and workers."""
     tmp = Path(tempfile.mkdtemp(prefix=f"labrun-bench-{label}-"))
     try:
-        with fake_server(scenario, tmp) as fake_url:
-            yield Stack(scenario, tmp, {}, fake_url)
+        with fake_server(scenario, tmp) as (fake_url, fake_pid):
+            yield Stack(scenario, tmp, {}, fake_url, fake_pid)
     finally:
         if not opts.keep:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -118,6 +122,7 @@ def start_labrun(st: Stack, opts: Options) -> Iterator[Stack]:
         api_log = st.tmp / "api.log"
         api = procs.start([LABRUN, "api", "--port", str(port)], st.env, api_log)
         started.append(api)
+        st.api_pid = api.pid
         for i in range(s.workers):
             cmd = [LABRUN, "worker", "--concurrency", str(s.concurrency), "--loglevel", "WARNING"]
             w = procs.start([*cmd, "-n", f"bench{i + 1}@%h"], st.env, st.tmp / f"worker{i + 1}.log")

@@ -5,28 +5,27 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from shared.assign_cat.prompt import placeholders
 from shared.db.models import Datapoint, Run
 from shared.export.common import YIELD_PER, Export
 
 
-def run_datapoints(run: Run) -> Any:
-    """The run's datapoints in dataset order (the first ``n_total`` of its dataset, as dispatched)."""
+def run_datapoints(run: Run, *columns: Any) -> Select[Any]:
+    """``columns`` of the run's datapoints in dataset order: the first ``n_total`` of its dataset,
+    as dispatched."""
     return (
-        select(Datapoint)
+        select(*columns)
         .where(Datapoint.dataset_id == run.dataset_id)
         .order_by(Datapoint.position)
         .limit(run.n_total)
-        .subquery("dp")
     )
 
 
 def write_products(ex: Export) -> int:
     """``inputs/products.json``: a JSON list written row by row from a server-side cursor."""
-    dp = run_datapoints(ex.run)
-    stmt = select(dp.c.external_id, dp.c.inputs, dp.c.expected).order_by(dp.c.position)
+    stmt = run_datapoints(ex.run, Datapoint.external_id, Datapoint.inputs, Datapoint.expected)
     n = 0
     with ex.path("inputs/products.json").open("w", encoding="utf-8") as f:
         f.write("[")
@@ -38,8 +37,9 @@ def write_products(ex: Export) -> int:
                 "brand": inputs.get("brand", ""),
                 "category": expected,
             }
+            item = {k: ex.scrub(v) if isinstance(v, str) else v for k, v in item.items()}
             f.write(",\n  " if n else "\n  ")
-            f.write(json.dumps(ex.redact(item), ensure_ascii=False))
+            f.write(json.dumps(item, ensure_ascii=False))
             n += 1
         f.write("\n]\n" if n else "]\n")
     return n

@@ -22,8 +22,12 @@ MODELS["models"].update(
             "options": {"fail_rate": 0.25, "fail_with": "bad_request"},
         },
         # 50 ms per call, so a run can be cancelled half-way
-        "fake_slow": {"provider": "fake", "model": "fake-slow", "price_per_1m": {"input": 0.1, "output": 0.1},
-                      "options": {"latency_ms": 50}},
+        "fake_slow": {
+            "provider": "fake",
+            "model": "fake-slow",
+            "price_per_1m": {"input": 0.1, "output": 0.1},
+            "options": {"latency_ms": 50},
+        },
         # fails with 5xx on the first two calls of each datapoint, then succeeds
         "fake_flaky": {
             "provider": "fake",

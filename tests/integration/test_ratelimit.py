@@ -8,7 +8,6 @@ import time
 import uuid
 
 import pytest
-import redis
 
 from shared.llm.catalog import ModelSpec, RateLimits
 from tests import services
@@ -65,11 +64,18 @@ def test_acquire_gives_up_beyond_max_wait(limiter):
     assert not g.granted and 0.05 < g.wait_s <= 0.1 + 1e-6
 
 
-def test_unconfigured_limits_never_touch_redis():
-    limiter = Limiter(redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2))
-    g = limiter.acquire("x", RateLimits(), Usage(1, 10**9, 10**9), max_wait_s=0)
-    assert g.granted and g.wait_s == 0
-    limiter.reconcile(g.reservation, Usage(1, 5, 5))  # nothing charged, nothing to do
+def test_unconfigured_limits_still_obey_cooldown_and_learned_limits(limiter):
+    scope, limits = new_scope(), RateLimits()
+    g = limiter.try_acquire(scope, limits, Usage(1, 10**9, 10**9))
+    assert g.granted and g.wait_s == 0  # nothing configured, nothing learned: no limit
+    limiter.cooldown(scope, 1.0)  # a 429 seen by any worker
+    g = limiter.try_acquire(scope, limits, Usage(1, 1, 1))
+    assert not g.granted and g.reason == "cooldown" and 0.5 < g.wait_s <= 1.0
+    limiter.client.delete(keys_for(limiter.prefix, scope).cooldown)
+    # the provider announces 600 requests/min: that becomes the limit for every worker
+    limiter.observe_headers(scope, {"x-ratelimit-limit-requests": "600"}, limits)
+    granted = sum(limiter.try_acquire(scope, limits, Usage(1, 0, 0)).granted for _ in range(40))
+    assert 20 <= granted <= 22  # a 2 s burst at 10/s
 
 
 def test_token_bucket_blocks_atomically(limiter, redis_conn):

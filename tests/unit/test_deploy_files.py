@@ -183,7 +183,9 @@ def test_kustomization_lists_every_manifest():
     listed = kustomization["resources"]
     assert len(listed) == len(set(listed))
     manifests = {p.name for p in k8s_files() if p != KUSTOMIZATION and not p.name.endswith(".example.yaml")}
-    assert set(listed) == manifests, f"unlisted: {manifests - set(listed)}, missing: {set(listed) - manifests}"
+    assert set(listed) == manifests, (
+        f"unlisted: {manifests - set(listed)}, missing: {set(listed) - manifests}"
+    )
     # The placeholder Secret must never be applied over the real one.
     assert not any(name.endswith(".example.yaml") for name in listed)
 

@@ -118,7 +118,8 @@ class AdaptiveMixin:
         self, scope: str, headers: Mapping[str, str], limits: RateLimits | None = None
     ) -> None:
         """Calibrate from a response's rate-limit headers: a server limit lower than configured
-        becomes the bucket's rate for every worker. Writes only when the announced limits change
+        (or one where none is configured) becomes the bucket's rate for every worker.
+        Writes only when the announced limits change
         (or every ``calibration_refresh_s``); never raises a rate above the configured one."""
         seen = parse_limit_headers(headers)
         if not seen:
@@ -126,7 +127,7 @@ class AdaptiveMixin:
         lower, not_lower = dict(seen), []
         if limits is not None:
             conf = dict(zip(BUCKETS, configured_rates(limits), strict=True))
-            lower = {b: r for b, r in seen.items() if conf[b] and r < conf[b]}
+            lower = {b: r for b, r in seen.items() if not conf[b] or r < conf[b]}
             not_lower = [b for b in seen if b not in lower]
         signature = tuple(sorted(lower.items())) + tuple((b, 0.0) for b in sorted(not_lower))
         now = time.monotonic()

@@ -70,17 +70,17 @@ class Limiter(AdaptiveMixin):
 
     def try_acquire(self, scope: str, limits: RateLimits, estimate: Usage) -> Grant:
         """One atomic attempt: all buckets have enough (deduct all) or not (deduct nothing)."""
+        # Even with no configured rates the script runs: a shared cool-down after a 429, and
+        # limits learned from the provider's headers, hold every worker back.
         rates = configured_rates(limits)
-        if not any(rates):
-            return Grant(True, 0.0, Reservation(scope, estimate, ()))
         costs = [max(0, c) for c in estimate.costs()]
         args = [limits.burst_seconds, *rates, *costs, int(self.ttl_margin_s * 1000)]
         granted, wait_us, factor, reason = self._scripts.acquire(keys=self._keys(scope).all(), args=args)
         self._factor[scope] = float(factor)
         reason = reason.decode() if isinstance(reason, bytes) else str(reason)
         if granted:
-            charged = tuple(b for b, r in zip(BUCKETS, rates, strict=True) if r)
-            return Grant(True, 0.0, Reservation(scope, estimate, charged), reason)
+            # reconcile touches only the buckets that exist (configured or calibrated)
+            return Grant(True, 0.0, Reservation(scope, estimate, BUCKETS), reason)
         return Grant(False, int(wait_us) / 1e6, None, reason)
 
     def acquire(self, scope: str, limits: RateLimits, estimate: Usage, max_wait_s: float) -> Grant:

@@ -33,9 +33,9 @@ local burst = tonumber(ARGV[1])
 local wait, todo = 0, {}
 for k = 1, 4 do
   local rate = tonumber(ARGV[1 + k])
+  local c = tonumber(cal[k])
+  if c and c > 0 and (rate == 0 or c < rate) then rate = c end
   if rate > 0 then
-    local c = tonumber(cal[k])
-    if c and c > 0 and c < rate then rate = c end
     rate = rate * factor / 60000
     local cap = rate * burst * 1000
     local level = tonumber(st[2 * k - 1])
