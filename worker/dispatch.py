@@ -7,7 +7,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from celery import Celery, chord
-from sqlalchemy import select, update
+from redis import Redis
+from sqlalchemy import select
 
 from shared.db.models import Datapoint, Prediction, Run
 from shared.db.session import session_scope
@@ -32,15 +33,16 @@ def datapoint_ids(run_id: str, *, only_missing: bool = False) -> list[int]:
         return ids
 
 
-def mark_running(run_id: str) -> bool:
-    """queued -> running; False if the run was already dispatched or is final (e.g. cancelled)."""
+def mark_running(run_id: str) -> str | None:
+    """queued -> running. Returns the status the run had, or None if it does not exist."""
     with session_scope() as s:
-        res = s.execute(
-            update(Run)
-            .where(Run.id == run_id, Run.status == "queued")
-            .values(status="running", started_at=datetime.now(UTC))
-        )
-        return bool(res.rowcount)
+        run = s.get(Run, run_id, with_for_update=True)
+        if run is None:
+            return None
+        before = run.status
+        if before == "queued":
+            run.status, run.started_at = "running", datetime.now(UTC)
+        return before
 
 
 def send_chord(app: Celery, run_id: str, ids: Sequence[int]) -> str:
@@ -51,10 +53,20 @@ def send_chord(app: Celery, run_id: str, ids: Sequence[int]) -> str:
     return str(chord(header)(body).id)
 
 
-def dispatch_run(app: Celery, run_id: str) -> int:
-    """Enqueue the run's tasks once; returns how many were sent."""
-    if not mark_running(run_id):
+def dispatched_key(run_id: str) -> str:
+    return f"labrun:dispatched:{run_id}"
+
+
+def dispatch_run(app: Celery, run_id: str, redis_client: Redis) -> int:
+    """Enqueue the run's tasks once; returns how many were sent.
+
+    A re-delivered dispatch (the worker died while sending) finds the run ``running`` without the
+    "dispatched" mark and sends the chord again: datapoints already done are skipped by predict.
+    """
+    before = mark_running(run_id)
+    if before not in ("queued", "running", "cancelled") or redis_client.exists(dispatched_key(run_id)):
         return 0
-    ids = datapoint_ids(run_id)
+    ids = [] if before == "cancelled" else datapoint_ids(run_id)  # cancelled early: just finalize
     send_chord(app, run_id, ids)
+    redis_client.set(dispatched_key(run_id), 1, ex=30 * 24 * 3600)
     return len(ids)

@@ -13,6 +13,7 @@ from typing import Any
 from celery import Task
 
 from shared.queue import TASK_DISPATCH, TASK_FINALIZE, TASK_PREDICT
+from worker import clients
 from worker.app import app
 from worker.dispatch import dispatch_run
 from worker.finalize import finalize_run
@@ -23,9 +24,9 @@ INFRA_RETRY_S = 10.0
 INFRA_MAX_RETRIES = 30
 
 
-@app.task(name=TASK_DISPATCH, bind=True, acks_late=True, reject_on_worker_lost=True, ignore_result=True)
+@app.task(name=TASK_DISPATCH, bind=True, acks_late=True, reject_on_worker_lost=True)
 def dispatch(self: Task, run_id: str) -> int:
-    return dispatch_run(app, run_id)
+    return dispatch_run(app, run_id, clients.redis_client())
 
 
 @app.task(name=TASK_PREDICT, bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=None)

@@ -22,7 +22,16 @@ def submit(req: RunCreate, *, source: str | None = None) -> RunCreated:
     with session_scope() as s:
         run = create_run(s, req, source=source)
         created = RunCreated(run_id=run.id, status=run.status, n_total=run.n_total)
-    enqueue(created.run_id)
+    try:
+        enqueue(created.run_id)
+    except Exception as exc:  # broker down: say so on the run instead of leaving it queued forever
+        with session_scope() as s:
+            s.execute(
+                update(Run)
+                .where(Run.id == created.run_id)
+                .values(status="failed", error=f"could not enqueue the run: {exc}"[:2000])
+            )
+        raise
     return created
 
 

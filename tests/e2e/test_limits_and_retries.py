@@ -187,7 +187,7 @@ def test_non_retryable_errors_fail_fast(labrun, two_workers, server, fail_mode, 
     configure(server, fail_mode=fail_mode)
     run, preds = run_rows("open", 20)
     assert run.status == "partial"
-    assert {p.error_type for p in preds} == {error_type}
+    assert {p.error_type for p in preds} == {error_type}, [(p.error_type, p.error_message) for p in preds]
     assert {p.attempts for p in preds} == {1}  # never retried
     assert stats(server)["requests"] == 20
 

@@ -20,13 +20,24 @@ def submit(model: str, n: int, **kw):
     return submit_run(RunCreate(model=model, rows=catalog_rows(n=n), **kw), source="test")
 
 
+def errors_of(run_id: str) -> list:
+    from shared.db.models import Prediction
+    from shared.db.session import session_scope
+
+    with session_scope() as s:
+        q = select(Prediction.error_type, Prediction.error_message).where(
+            Prediction.run_id == run_id, Prediction.status == "failed"
+        )
+        return s.execute(q.limit(5)).all()
+
+
 def test_200_rows_fake_provider(labrun_env, worker):
     from shared.db.models import Metric, Prediction
     from shared.db.session import session_scope
 
     created = submit("fake", 200)
     run = wait_run(created.run_id)
-    assert run.status == "succeeded"
+    assert run.status == "succeeded", errors_of(run.id)
     assert prediction_count(run.id) == 200
     keys = raw_keys(run.id)
     assert len(keys) == 200 and all(k.startswith(f"runs/{run.id}/raw/") for k in keys)
@@ -146,3 +157,27 @@ def test_cancel_stops_remaining_datapoints_and_keeps_status(labrun_env, worker, 
     with session_scope() as s:
         m = s.get(Metric, (run.id, "all"))
         assert m is not None and m.n == done  # finalize still measured what was done
+
+
+def test_cancel_before_dispatch_settles_the_run(labrun_env, worker):
+    from shared.db.session import session_scope
+    from shared.runs.create import create_run
+    from shared.runs.service import cancel, enqueue
+    from shared.schemas import RunCreate
+
+    with session_scope() as s:  # created but not yet enqueued, as if the dispatch message waits
+        run_id = create_run(s, RunCreate(model="fake", rows=catalog_rows(n=10))).id
+    assert cancel(run_id) == "cancelled"
+    enqueue(run_id)
+    run = wait_run(run_id, settled=True)
+    assert run.status == "cancelled" and prediction_count(run_id) == 0
+
+
+def test_redelivered_dispatch_sends_the_run_once(labrun_env, worker):
+    from shared.queue import TASK_DISPATCH, client_app
+
+    created = submit("fake", 20)
+    run = wait_run(created.run_id, settled=True)
+    # a second delivery of the dispatch message (e.g. after a worker restart) sends nothing
+    assert client_app().send_task(TASK_DISPATCH, args=[run.id]).get(timeout=30) == 0
+    assert prediction_count(run.id) == 20
