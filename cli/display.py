@@ -83,7 +83,8 @@ def print_metrics(run: RunOut, metrics: list[MetricOut], max_segments: int = 12)
 
 def runs_table(runs: list[RunOut]) -> Table:
     table = Table(title="runs")
-    for col in ("run", "model", "status", "done/total", "failed", "cost $", "created"):
+    table.add_column("run", no_wrap=True)
+    for col in ("model", "status", "done/total", "failed", "cost $", "created"):
         table.add_column(col)
     for r in runs:
         table.add_row(
