@@ -94,7 +94,7 @@ def runs_table(runs: list[RunOut]) -> Table:
             f"{r.counts.done}/{r.counts.total}",
             str(r.counts.failed),
             f"{r.cost_usd:.4f}",
-            f"{r.created_at:%Y-%m-%d %H:%M:%S}",
+            f"{r.created_at:%H:%M:%S}",
         )
     return table
 
