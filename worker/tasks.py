@@ -17,7 +17,8 @@ from worker import clients
 from worker.app import app
 from worker.dispatch import dispatch_run
 from worker.finalize import finalize_run
-from worker.predict import TaskState, predict_datapoint, record_internal_error
+from worker.jobs import TaskState, record_internal_error
+from worker.predict import predict_datapoint
 
 log = logging.getLogger(__name__)
 INFRA_RETRY_S = 10.0

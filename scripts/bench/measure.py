@@ -72,6 +72,7 @@ def server_figures(stats: dict[str, Any], max_tokens: int) -> dict[str, Any]:
         "peak_in_flight": stats["peak_in_flight"],
         "server_sustained_rps": sustained(stats["ok_per_second"]),
         "tokens_per_request": tokens_per_ok,
+        "completion_tokens_per_ok": stats["completion_tokens"] / ok if ok else 0.0,
         "ok_per_second": stats["ok_per_second"],
     }
 
