@@ -29,7 +29,17 @@ def cpu_seconds(pid: int) -> float:
 
 def machine() -> dict[str, Any]:
     free = subprocess.run(["free", "-h"], capture_output=True, text=True).stdout
-    return {"nproc": os.cpu_count(), "free_h": free, "loadavg": os.getloadavg(), "python": sys.version}
+    git = ["git", "-C", str(Path(__file__).resolve().parents[2])]
+    rev = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout
+    dirty = subprocess.run([*git, "status", "--short"], capture_output=True, text=True).stdout.split("\n")
+    return {
+        "nproc": os.cpu_count(),
+        "free_h": free,
+        "loadavg": os.getloadavg(),
+        "python": sys.version,
+        "git": rev.strip(),
+        "git_dirty": [line for line in dirty if line.strip()],
+    }
 
 
 def fake_stats(fake_url: str) -> dict[str, Any]:

@@ -37,8 +37,12 @@ class Probe:
         self.key = keys_for("labrun:rl", SCOPE).adaptive
         self.samples: list[tuple[float, float]] = []
         self._stop = threading.Event()
+        # other clients of the shared Redis server: their EVALSHA rate, measured for 2 s, is subtracted
+        before = redis_counters(self.client)
+        time.sleep(2.0)
         self._busy0 = machine_busy()
         self._redis0 = redis_counters(self.client)
+        self._background = (self._redis0.get("evalsha", 0.0) - before.get("evalsha", 0.0)) / 2.0
         self._t0 = time.monotonic()
         self._thread = threading.Thread(target=self._loop, daemon=True)
         self._thread.start()
@@ -55,6 +59,7 @@ class Probe:
         self._stop.set()
         self._thread.join()
         busy, total = machine_busy()
+        elapsed = time.monotonic() - self._t0
         redis1 = redis_counters(self.client)
         self.client.close()
         delta = {k: v - self._redis0.get(k, 0.0) for k, v in redis1.items()}
@@ -62,7 +67,8 @@ class Probe:
         below = sum(0.25 for f in factors if f < 0.999)
         return {
             "machine_busy_pct": 100.0 * (busy - self._busy0[0]) / max(1, total - self._busy0[1]),
-            "redis_evalsha": delta.get("evalsha", 0.0),
+            "redis_evalsha": max(0.0, delta.get("evalsha", 0.0) - self._background * elapsed),
+            "redis_evalsha_background_per_s": self._background,
             "redis_cpu_s": delta.get("cpu_s", 0.0),
             "redis_calls": sum(v for k, v in delta.items() if k != "cpu_s"),
             "factor_min": min(factors),

@@ -113,3 +113,7 @@ def worker(e2e_env, tmp_path_factory):
     with worker_process(e2e_env, concurrency=32, log=log) as proc:
         yield proc
     purge_queues(e2e_env["LABRUN_REDIS_URL"])
+
+
+# fixtures for tests that drive workers against the fake LLM server over HTTP
+from tests.e2e.http_support import http_env, labrun, server  # noqa: E402, F401
