@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     models_file: Path = BUNDLED_MODELS_FILE
     home: Path = Field(default_factory=lambda: Path.home() / ".labrun")
 
+    db_pool_size: int = Field(10, ge=1, description="Postgres connections kept per process")
+    db_max_overflow: int = Field(10, ge=0, description="Extra connections per process under load")
+
     # Worker behaviour
     worker_concurrency: int = Field(100, ge=1, description="Provider calls in flight per worker process")
     request_timeout_s: float = Field(60.0, gt=0, description="Timeout of one provider HTTP call")

@@ -7,9 +7,13 @@ the run's chord always completes.
 from __future__ import annotations
 
 import logging
+import random
 import socket
 from typing import Any
 
+import botocore.exceptions
+import redis.exceptions
+import sqlalchemy.exc
 from celery import Task
 
 from shared.queue import TASK_DISPATCH, TASK_FINALIZE, TASK_PREDICT
@@ -21,8 +25,21 @@ from worker.jobs import TaskState, record_internal_error
 from worker.predict import predict_datapoint
 
 log = logging.getLogger(__name__)
-INFRA_RETRY_S = 10.0
+INFRA_RETRY_S = 5.0
 INFRA_MAX_RETRIES = 30
+# Failures of labrun's own infrastructure, retried with the task (not provider errors: those are
+# classified and retried in worker/predict.py).
+TRANSIENT: tuple[type[BaseException], ...] = (
+    sqlalchemy.exc.OperationalError,
+    sqlalchemy.exc.InterfaceError,
+    sqlalchemy.exc.TimeoutError,
+    redis.exceptions.ConnectionError,
+    redis.exceptions.TimeoutError,
+    botocore.exceptions.EndpointConnectionError,
+    botocore.exceptions.ConnectionClosedError,
+    botocore.exceptions.ReadTimeoutError,
+    ConnectionError,
+)
 
 
 @app.task(name=TASK_DISPATCH, bind=True, acks_late=True, reject_on_worker_lost=True)
@@ -36,18 +53,27 @@ def predict(self: Task, run_id: str, datapoint_id: int, state: dict[str, Any] | 
     hostname = self.request.hostname or socket.gethostname()
     try:
         outcome = predict_datapoint(run_id, datapoint_id, st, hostname)
-    except Exception as exc:  # a bug or an unreachable DB/S3: never fail the chord
+    except TRANSIENT as exc:  # Postgres, Redis or S3 unreachable or saturated: try again later
+        if self.request.retries < INFRA_MAX_RETRIES:
+            log.warning("labrun.predict %s/%s: %s; retrying", run_id, datapoint_id, exc)
+            countdown = INFRA_RETRY_S * (1 + random.random())
+            raise self.retry(countdown=countdown, kwargs={"state": st.to_dict()}) from None
+        _record_internal(run_id, datapoint_id, st, hostname, exc)
+        return None
+    except Exception as exc:  # a bug: never fail the chord
         log.exception("labrun.predict %s/%s failed internally", run_id, datapoint_id)
-        try:
-            record_internal_error(run_id, datapoint_id, st, hostname, exc)
-        except Exception:
-            if self.request.retries < INFRA_MAX_RETRIES:
-                raise self.retry(countdown=INFRA_RETRY_S, kwargs={"state": st.to_dict()}) from None
-            log.exception("giving up on %s/%s; finalize will re-dispatch it", run_id, datapoint_id)
+        _record_internal(run_id, datapoint_id, st, hostname, exc)
         return None
     if not outcome.done:
         raise self.retry(countdown=outcome.delay_s, kwargs={"state": st.to_dict()})
     return None
+
+
+def _record_internal(run_id: str, datapoint_id: int, st: TaskState, hostname: str, exc: Exception) -> None:
+    try:
+        record_internal_error(run_id, datapoint_id, st, hostname, exc)
+    except Exception:
+        log.exception("no row for %s/%s; finalize will re-dispatch it", run_id, datapoint_id)
 
 
 @app.task(name=TASK_FINALIZE, bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=None)

@@ -31,12 +31,15 @@ def database_url() -> str:
 
 @lru_cache(maxsize=1)
 def get_engine() -> Engine:
+    settings = get_settings()
+    # Threads wait for a pooled connection (transactions are short) rather than opening one per
+    # thread: 100 threads x N workers would exceed Postgres' max_connections.
     return create_engine(
         database_url(),
-        pool_size=20,
-        max_overflow=120,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
         pool_pre_ping=True,
-        pool_timeout=60,
+        pool_timeout=120,
         connect_args={"connect_timeout": 10},
     )
 

@@ -140,17 +140,19 @@ def test_shared_cooldown_across_connections(redis_url):
 
 def test_adaptive_factor_drops_after_repeated_429s_and_recovers(limiter):
     scope = new_scope()
+    threshold = limiter.adapt_threshold  # 429s within adapt_window_s before the rate drops
     assert limiter.report_rate_limited(scope, 0.05) == 1.0
     assert limiter.cooldown_remaining(scope) > 0
-    assert limiter.report_rate_limited(scope, 0.05) == 1.0
-    assert limiter.report_rate_limited(scope, 0.05) == pytest.approx(0.8)  # the third within 60 s
+    for _ in range(threshold - 2):
+        assert limiter.report_rate_limited(scope, 0.05) == 1.0  # a few 429s are jitter, not a wrong limit
+    assert limiter.report_rate_limited(scope, 0.05) == pytest.approx(0.8)  # the threshold-th in the window
     for _ in range(10):  # the same burst of 429s does not drop it again right away
         assert limiter.report_rate_limited(scope, None) == pytest.approx(0.8)
     assert 0.9 < limiter.cooldown_remaining(scope) <= 1.0  # default cool-down: 1 s
 
     other = Limiter(limiter.client)
     other.adapt_min_interval_s = 0
-    for _ in range(3 * 20):
+    for _ in range(other.adapt_threshold * 20):
         factor = other.report_rate_limited(scope, 0.01)
     assert factor == pytest.approx(0.1)  # floor
     assert limiter.rate_factor(scope) == pytest.approx(0.1)
@@ -284,3 +286,45 @@ def test_two_processes_share_one_global_limit(redis_url):
     assert total <= allowed + rate * 0.05 + 1  # global: the sum obeys one limit (per process: ~2x)
     assert total >= 0.9 * allowed  # and the limit is actually used
     assert DURATION * 0.8 <= span <= DURATION + 0.5
+
+
+def test_waiting_callers_get_queued_slots_not_a_thundering_herd(limiter, redis_conn):
+    """acquire() reserves a slot in the future and sleeps until it: one script call per caller."""
+    import threading
+
+    scope, limits = new_scope(), RateLimits(requests_per_min=1200, burst_seconds=0.5)  # 20/s, cap 10
+    calls: list[int] = []
+    original = limiter._scripts.acquire
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    object.__setattr__(limiter._scripts, "acquire", counting)
+    times: list[float] = []
+    start = time.monotonic()
+
+    def one():
+        assert limiter.acquire(scope, limits, Usage(), max_wait_s=5).granted
+        times.append(time.monotonic() - start)
+
+    threads = [threading.Thread(target=one) for _ in range(40)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(calls) == 40  # no polling
+    times.sort()
+    assert times[9] < 0.2  # the burst of 10 at once
+    assert 1.4 <= times[-1] <= 2.0  # the other 30 at 20/s
+    # never more than the bucket allows in any window: 10 + 20/s * t
+    assert all(i + 1 <= 10 + 20 * t + 1 for i, t in enumerate(times))
+
+
+def test_a_wait_beyond_max_wait_reserves_nothing(limiter):
+    scope, limits = new_scope(), RateLimits(requests_per_min=60, burst_seconds=1)  # 1/s, cap 1
+    assert limiter.acquire(scope, limits, Usage(), max_wait_s=0).granted
+    g = limiter.acquire(scope, limits, Usage(), max_wait_s=0.2)
+    assert not g.granted and 0.8 < g.wait_s <= 1.0  # re-schedule with this countdown
+    g2 = limiter.try_acquire(scope, limits, Usage(), max_wait_s=2)
+    assert g2.granted and 0.8 < g2.wait_s <= 1.0  # the refused caller took no slot

@@ -46,8 +46,8 @@ class AdaptiveMixin:
     # 429 handling: default cool-down, and the rate factor drops by `adapt_decrease` when at least
     # `adapt_threshold` 429s arrive within `adapt_window_s` (at most once per `adapt_min_interval_s`).
     default_cooldown_s = 1.0
-    adapt_threshold = 3
-    adapt_window_s = 60.0
+    adapt_threshold = 10
+    adapt_window_s = 30.0
     adapt_decrease = 0.8
     adapt_floor = 0.1
     adapt_min_interval_s = 10.0

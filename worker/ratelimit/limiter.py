@@ -50,7 +50,8 @@ class Grant:
     granted: bool
     wait_s: float = 0.0
     reservation: Reservation | None = None
-    reason: str = "ok"  # "ok", "limited" (a bucket is short), "cooldown" (after a 429)
+    reason: str = "ok"  # "ok", "scheduled" (slot in the future), "limited" (a bucket is short),
+    # "cooldown" (after a 429)
 
 
 class Limiter(AdaptiveMixin):
@@ -68,28 +69,38 @@ class Limiter(AdaptiveMixin):
     def _keys(self, scope: str) -> Keys:
         return keys_for(self.prefix, scope)
 
-    def try_acquire(self, scope: str, limits: RateLimits, estimate: Usage) -> Grant:
-        """One atomic attempt: all buckets have enough (deduct all) or not (deduct nothing)."""
+    def try_acquire(self, scope: str, limits: RateLimits, estimate: Usage, max_wait_s: float = 0.0) -> Grant:
+        """One atomic attempt: all buckets have enough (deduct all) or not (deduct nothing).
+
+        With ``max_wait_s`` > 0 a caller that would have to wait at most that long is granted a
+        slot in the future: ``Grant(granted=True, wait_s=w)`` means "sleep w, then call".
+        """
         # Even with no configured rates the script runs: a shared cool-down after a 429, and
         # limits learned from the provider's headers, hold every worker back.
         rates = configured_rates(limits)
         costs = [max(0, c) for c in estimate.costs()]
-        args = [limits.burst_seconds, *rates, *costs, int(self.ttl_margin_s * 1000)]
+        args = [limits.burst_seconds, *rates, *costs, int(self.ttl_margin_s * 1000), int(max_wait_s * 1000)]
         granted, wait_us, factor, reason = self._scripts.acquire(keys=self._keys(scope).all(), args=args)
         self._factor[scope] = float(factor)
         reason = reason.decode() if isinstance(reason, bytes) else str(reason)
         if granted:
             # reconcile touches only the buckets that exist (configured or calibrated)
-            return Grant(True, 0.0, Reservation(scope, estimate, BUCKETS), reason)
+            return Grant(True, int(wait_us) / 1e6, Reservation(scope, estimate, BUCKETS), reason)
         return Grant(False, int(wait_us) / 1e6, None, reason)
 
     def acquire(self, scope: str, limits: RateLimits, estimate: Usage, max_wait_s: float) -> Grant:
-        """Wait (sleeping exactly as long as the limiter says, plus a little jitter) until granted,
-        or return the not-granted Grant once waiting more would exceed ``max_wait_s``."""
+        """Take a slot within ``max_wait_s`` and sleep until it comes (one Redis call in the
+        common case); or return the not-granted Grant, whose ``wait_s`` is the countdown to
+        re-schedule with. Only a cool-down makes a caller sleep and ask again."""
         start = time.monotonic()
         while True:
-            grant = self.try_acquire(scope, limits, estimate)
-            if grant.granted or time.monotonic() - start + grant.wait_s > max_wait_s:
+            remaining = max(0.0, max_wait_s - (time.monotonic() - start))
+            grant = self.try_acquire(scope, limits, estimate, remaining)
+            if grant.granted:
+                if grant.wait_s > 0:
+                    time.sleep(grant.wait_s)
+                return Grant(True, 0.0, grant.reservation, grant.reason)
+            if grant.wait_s > remaining:
                 return grant
             time.sleep(grant.wait_s + random.uniform(0, min(0.05, 0.002 + 0.1 * grant.wait_s)))
 

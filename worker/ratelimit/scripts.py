@@ -20,7 +20,7 @@ end
 """
 
 # KEYS: buckets, cooldown, adaptive, calibration.
-# ARGV: burst_s, 4 configured per-minute rates (0 = none), 4 costs, ttl margin (ms).
+# ARGV: burst_s, 4 configured per-minute rates (0 = none), 4 costs, ttl margin (ms), max wait (ms).
 # Returns {granted 0|1, wait_us, factor, reason}. Deducts all buckets or none.
 ACQUIRE = """
 local factor = tonumber(redis.call('HGET', KEYS[3], 'f')) or 1
@@ -50,7 +50,12 @@ for k = 1, 4 do
     todo[#todo + 1] = {names[k], level - cost, rate, cap}
   end
 end
-if wait > 0 then return {0, math.ceil(wait * 1000), s(factor), 'limited'} end
+-- ARGV[11]: the longest wait (ms) the caller accepts. Within it, the caller gets a slot in the
+-- future: the buckets go into debt now and the caller sleeps exactly `wait` before calling, so
+-- waiting callers queue up instead of waking together and polling (no thundering herd).
+if wait > 0 and wait > tonumber(ARGV[11] or 0) then
+  return {0, math.ceil(wait * 1000), s(factor), 'limited'}
+end
 local ttl = 0
 for _, b in ipairs(todo) do
   local n, level, rate, cap = b[1], b[2], b[3], b[4]
@@ -58,6 +63,7 @@ for _, b in ipairs(todo) do
   ttl = math.max(ttl, (cap - level) / rate)
 end
 redis.call('PEXPIRE', KEYS[1], math.ceil(ttl) + tonumber(ARGV[10]))
+if wait > 0 then return {1, math.ceil(wait * 1000), s(factor), 'scheduled'} end
 return {1, 0, s(factor), 'ok'}
 """
 
