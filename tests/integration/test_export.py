@@ -252,7 +252,7 @@ def test_export_layout_and_contents(built: BuiltRun, tmp_path: Path) -> None:
         created_at = s.scalar(select(Run.created_at).where(Run.id == built.run_id))
     assert run_config["run_id"] == built.run_id
     assert run_config["experiment"] == "export-test"
-    assert run_config["dataset"]["name"] == "bigbasket-10"
+    assert run_config["dataset"]["name"] == dataset.name  # content-addressed: the first name stays
     assert run_config["dataset"]["sha256"] == dataset.content_sha256
     assert run_config["model_alias"] == "fake"
     assert run_config["created_at"] == created_at.isoformat()
