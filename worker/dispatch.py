@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from celery import Celery, chord
@@ -45,7 +45,7 @@ def mark_running(run_id: str) -> str | None:
         return before
 
 
-def send_chord(app: Celery, run_id: str, ids: Sequence[int]) -> str:
+def send_chord(app: Celery, run_id: str, ids: Iterable[int]) -> str:
     header = [app.signature(TASK_PREDICT, args=(run_id, dp_id)) for dp_id in ids]
     body = app.signature(TASK_FINALIZE, args=(run_id,), immutable=True)
     if not header:

@@ -44,7 +44,7 @@ def checks(s: Scenario, r: dict[str, Any]) -> list[tuple[str, bool, str]]:
         key, floor = ("rpm_share", 0.95) if s.name == "rpm" else ("tpm_share", 0.90)
         share = d.get(key, 0.0)
         return [
-            (f"sustained >= {floor:.0%} of the {s.name} limit", share >= floor, f"{share:.1%}"),
+            (f"sustained >= {floor:.0%} of the {s.name} limit", share >= floor, f"{share:.2%}"),
             pct,
             lost,
             dup,
