@@ -17,7 +17,7 @@ import anthropic
 from shared.llm.catalog import ModelSpec
 from worker.providers import register
 from worker.providers.base import ChatRequest, ChatResponse, Provider, ProviderError, interesting_headers
-from worker.providers.openai_provider import fingerprint, status_error
+from worker.providers.http_errors import fingerprint, status_error
 
 STOP_REASONS = {
     "end_turn": "stop",

@@ -1,0 +1,55 @@
+"""Helpers shared by the HTTP providers: retry-after parsing, SDK status errors as
+ProviderError, and a key fingerprint that never reveals the key."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+from worker.providers.base import ProviderError, interesting_headers
+
+
+def parse_retry_after(headers: Any) -> float | None:
+    """Seconds from ``retry-after-ms``, else ``retry-after`` (seconds or an HTTP date)."""
+    if headers is None:
+        return None
+    try:
+        if ms := headers.get("retry-after-ms"):
+            return max(0.0, float(ms) / 1000)
+    except ValueError:
+        pass
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        return max(0.0, parsedate_to_datetime(value).timestamp() - time.time())
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+def status_error(error_type: str, exc: Any, message: str | None = None) -> ProviderError:
+    """A ProviderError carrying the status, headers, raw body and request id of an SDK status error."""
+    response = exc.response
+    try:
+        body = response.content
+    except Exception:  # the stream was closed before being read
+        body = None
+    return ProviderError(
+        error_type,
+        message or str(exc),
+        status_code=response.status_code,
+        retry_after=parse_retry_after(response.headers),
+        headers=interesting_headers(response.headers),
+        body=body,
+        request_id=getattr(exc, "request_id", None),
+    )
+
+
+def fingerprint(secret: str | None) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()[:12] if secret else "none"
