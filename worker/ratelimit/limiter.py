@@ -50,7 +50,7 @@ class Grant:
     granted: bool
     wait_s: float = 0.0
     reservation: Reservation | None = None
-    reason: str = "ok"  # "ok", "scheduled" (slot in the future), "limited" (a bucket is short),
+    reason: str = "ok"  # "ok", "free" (no limit), "scheduled" (slot in the future), "limited",
     # "cooldown" (after a 429)
 
 
@@ -84,8 +84,9 @@ class Limiter(AdaptiveMixin):
         self._factor[scope] = float(factor)
         reason = reason.decode() if isinstance(reason, bytes) else str(reason)
         if granted:
-            # reconcile touches only the buckets that exist (configured or calibrated)
-            return Grant(True, int(wait_us) / 1e6, Reservation(scope, estimate, BUCKETS), reason)
+            # reconcile touches only the buckets that exist (configured or learned); none: no call
+            charged = () if reason == "free" else BUCKETS
+            return Grant(True, int(wait_us) / 1e6, Reservation(scope, estimate, charged), reason)
         return Grant(False, int(wait_us) / 1e6, None, reason)
 
     def acquire(self, scope: str, limits: RateLimits, estimate: Usage, max_wait_s: float) -> Grant:

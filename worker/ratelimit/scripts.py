@@ -53,6 +53,7 @@ end
 -- ARGV[11]: the longest wait (ms) the caller accepts. Within it, the caller gets a slot in the
 -- future: the buckets go into debt now and the caller sleeps exactly `wait` before calling, so
 -- waiting callers queue up instead of waking together and polling (no thundering herd).
+if #todo == 0 then return {1, 0, s(factor), 'free'} end  -- no rate configured or learned
 if wait > 0 and wait > tonumber(ARGV[11] or 0) then
   return {0, math.ceil(wait * 1000), s(factor), 'limited'}
 end
