@@ -328,3 +328,12 @@ def test_a_wait_beyond_max_wait_reserves_nothing(limiter):
     assert not g.granted and 0.8 < g.wait_s <= 1.0  # re-schedule with this countdown
     g2 = limiter.try_acquire(scope, limits, Usage(), max_wait_s=2)
     assert g2.granted and 0.8 < g2.wait_s <= 1.0  # the refused caller took no slot
+
+
+def test_a_429_empties_the_buckets_so_no_burst_follows_the_cooldown(limiter):
+    scope, limits = new_scope(), RateLimits(requests_per_min=600, burst_seconds=1)  # 10/s, cap 10
+    assert limiter.try_acquire(scope, limits, Usage()).granted  # bucket exists, 9 left
+    limiter.report_rate_limited(scope, 0.05)
+    time.sleep(0.06)  # the cool-down is over
+    granted = sum(limiter.try_acquire(scope, limits, Usage()).granted for _ in range(10))
+    assert granted <= 2  # refilled from empty at 10/s for ~0.06 s, not a fresh burst of 9

@@ -97,7 +97,8 @@ class AdaptiveMixin:
             int(self.adapt_min_interval_s * 1000),
             _ms(self.state_ttl_s),
         ]
-        factor, _ = self._scripts.rate_limited(keys=[keys.cooldown, keys.adaptive], args=args)
+        keys3 = [keys.cooldown, keys.adaptive, keys.buckets]
+        factor, _ = self._scripts.rate_limited(keys=keys3, args=args)
         self._factor[scope] = float(factor)
         return float(factor)
 

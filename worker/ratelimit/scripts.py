@@ -91,10 +91,20 @@ return 1
 # KEYS: cooldown. ARGV: ms. Keeps the later expiry; returns the remaining ms.
 COOLDOWN = "return later_cooldown(KEYS[1], tonumber(ARGV[1]))"
 
-# KEYS: cooldown, adaptive. ARGV: cooldown ms, threshold, window ms, decrease, floor,
+# KEYS: cooldown, adaptive, buckets. ARGV: cooldown ms, threshold, window ms, decrease, floor,
 # min ms between decreases, ttl ms. Returns {factor, cooldown remaining ms}.
+# A 429 says the provider's bucket is empty: ours are emptied too (debt is kept), so they refill
+# from now at the rate instead of releasing a burst when the cool-down ends.
 RATE_LIMITED = """
 local rem = later_cooldown(KEYS[1], tonumber(ARGV[1]))
+for _, n in ipairs({'r', 't', 'i', 'o'}) do
+  local v = redis.call('HMGET', KEYS[3], n, n .. ':t', n .. ':r', n .. ':c')
+  local level = tonumber(v[1])
+  if level then
+    level = math.min(tonumber(v[4]), level + tonumber(v[3]) * math.max(0, now - tonumber(v[2])))
+    if level > 0 then redis.call('HSET', KEYS[3], n, '0', n .. ':t', s(now)) end
+  end
+end
 local a = redis.call('HMGET', KEYS[2], 'f', 'n', 'w', 'd')
 local f, n = tonumber(a[1]) or 1, tonumber(a[2]) or 0
 local w, d = tonumber(a[3]) or now, tonumber(a[4]) or -1e18
