@@ -41,7 +41,7 @@ def http_env(database_url, redis_url, server, tmp_path_factory):
     models["models"] = {
         **MODELS["models"],
         # each alias has its own model id, so each has its own limiter scope
-        "limited": alias({"requests_per_min": 600, "burst_seconds": 1}) | {"model": "m-limited"},
+        "limited": alias({"requests_per_min": 600, "burst_seconds": 0.5}) | {"model": "m-limited"},
         "optimistic": alias({"requests_per_min": 60000}) | {"model": "m-optimistic"},
         "open": alias({}) | {"model": "m-open"},
         "impatient": alias({}, timeout_s=0.3) | {"model": "m-impatient"},

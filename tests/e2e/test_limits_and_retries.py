@@ -33,11 +33,11 @@ def test_two_workers_share_one_global_limit(labrun, two_workers, server):
     st = stats(server)
     assert run.status == "succeeded"
     assert len({p.worker_hostname for p in preds}) == 2  # both processes did work
-    # 600/min = 10/s with a 10-request burst: 120 calls cannot finish in under ~11 s if the limit
+    # 600/min = 10/s with a 5-request burst: 120 calls cannot finish in under ~11 s if the limit
     # is global; two per-process limiters would allow twice that rate and finish in about half
-    assert elapsed >= (120 - 10) / 10 * 0.9
-    # granted exactly at the provider's rate, a few calls can still arrive bunched by jitter
-    assert st["rate_limited"] <= 4 and st["ok"] == 120
+    assert elapsed >= (120 - 5) / 10 * 0.9
+    # the limiter's burst (0.5 s) is below the provider's (1 s), which absorbs arrival jitter
+    assert st["rate_limited"] <= 3 and st["ok"] == 120
 
 
 def test_cooldown_is_shared_by_every_worker(labrun, two_workers, server):
