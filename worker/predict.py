@@ -64,7 +64,7 @@ def predict_datapoint(run_id: str, datapoint_id: int, state: TaskState, hostname
                 time.sleep(decision.delay_s)
                 continue
             return Outcome(done=False, delay_s=decision.delay_s)
-        used = Usage(1, response.prompt_tokens, response.completion_tokens)
+        used = Usage(1, *provider.limit_usage(job.request, response))
         limiter.reconcile(grant.reservation, used)
         limiter.observe_headers(scope, response.headers, spec.limits)
         limiter.report_success(scope)

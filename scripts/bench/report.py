@@ -112,9 +112,10 @@ def table(s: Scenario, runs: list[dict[str, Any]]) -> str:
     base["cpu_worker1_s"] = base.get("cpu_client_s")
     lab["cpu_worker1_s"] = (lab.get("cpu_worker1_s") or 0) + (lab.get("cpu_worker2_s") or 0)
     k = len(runs)
+    reps = f"median of {k} runs" if k > 1 else "1 run"
     lines = [
         f"== {s.name}: {s.description} (n={s.n}, {s.workers} workers x {s.concurrency}, rpm={s.rpm}, "
-        f"tpm={s.tpm}; {'median of ' + str(k) + ' runs' if k > 1 else '1 run'}) ==",
+        f"tpm={s.tpm}, burst={s.burst_s}s{_labrun_burst(s)}; {reps}) ==",
         f"{'metric':44} {'labrun':>12} {'baseline':>12}",
     ]
     for label, key, fmt in ROWS:
@@ -129,6 +130,10 @@ def table(s: Scenario, runs: list[dict[str, Any]]) -> str:
         tag = f"  [repeat {r['repeat']}]" if k > 1 else ""
         lines += [f"  {'PASS' if ok else 'FAIL'}  {name}: {value}{tag}" for name, ok, value in r["checks"]]
     return "\n".join(lines)
+
+
+def _labrun_burst(s: Scenario) -> str:
+    return f" (labrun {s.labrun_burst_s}s)" if s.labrun_burst_s else ""
 
 
 def _fmt(fmt: str, v: Any) -> str:

@@ -13,7 +13,8 @@ class Scenario:
     rpm: float | None = None  # provider limits (fake server) = labrun's configured limits
     tpm_share: float | None = None  # tpm = share x rpm x tokens per request (set from the workload)
     tpm: float | None = None
-    burst_s: float = 2.0
+    burst_s: float = 2.0  # the provider's bucket depth, seconds of the rate
+    labrun_burst_s: float | None = None  # labrun's configured burst_seconds (default: burst_s)
     error_rate: float = 0.0
     fail_mode: str | None = None
     workers: int = 2
@@ -34,7 +35,8 @@ class Scenario:
         return args
 
     def labrun_limits(self) -> dict[str, object]:
-        limits: dict[str, object] = {"scope": "model", "burst_seconds": self.burst_s}
+        burst = self.labrun_burst_s or self.burst_s
+        limits: dict[str, object] = {"scope": "model", "burst_seconds": burst}
         if self.rpm:
             limits["requests_per_min"] = self.rpm
         if self.tpm:
@@ -67,8 +69,15 @@ TARGETS = {
 }
 
 
-def resolve(name: str, n: int | None, quick: bool, workers: int | None, concurrency: int | None) -> Scenario:
-    s = SCENARIOS[name]
+def resolve(
+    name: str,
+    n: int | None,
+    quick: bool,
+    workers: int | None,
+    concurrency: int | None,
+    labrun_burst_s: float | None = None,
+) -> Scenario:
+    s = replace(SCENARIOS[name], labrun_burst_s=labrun_burst_s)
     if n is not None:
         s = replace(s, n=n)
     elif quick:

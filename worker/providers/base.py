@@ -115,6 +115,13 @@ class Provider(ABC):
         """Cheap prompt-token estimate used for limiter reservations (about 4 characters a token)."""
         return max(1, len(text) // 4 + 4)
 
+    def limit_usage(self, request: ChatRequest, response: ChatResponse) -> tuple[int, int]:
+        """(input, output) tokens the provider counts against its rate limits for a finished call.
+
+        Default: the actual usage (Anthropic adjusts its output-token estimate to the real count).
+        """
+        return response.prompt_tokens, response.completion_tokens
+
     def key_fingerprint(self) -> str:
         """Identifies the account for ``limits.scope: key``; never the key itself."""
         return "default"

@@ -117,6 +117,11 @@ class OpenAIProvider(Provider):
             latency_ms=latency_ms,
         )
 
+    def limit_usage(self, request: ChatRequest, response: ChatResponse) -> tuple[int, int]:
+        # OpenAI counts max_tokens, not the tokens generated, against tokens/min: refunding the
+        # unused part would let the limiter run ahead of the provider and draw 429s.
+        return response.prompt_tokens, max(request.max_tokens, response.completion_tokens)
+
     def key_fingerprint(self) -> str:
         return fingerprint(self._api_key)
 
