@@ -82,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     names = list(SCENARIOS) if args.scenario == "all" else args.scenario.split(",")
     opts = Options(pg_admin=args.pg_admin_url, redis_url=args.redis_url, keep=args.keep)
     procs.install_handlers()
+    machine_at_start = measure.machine()
     results: list[dict[str, Any]] = []
     cache: dict = {}
     try:
@@ -97,6 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         procs.stop_all()
         if args.json:
             meta = {"date": datetime.now(UTC).isoformat(), "argv": sys.argv, "machine": measure.machine()}
+            meta["machine_at_start"] = machine_at_start
             args.json.write_text(json.dumps({"meta": meta, "results": results}, indent=1, default=str))
     failed = [c for r in results for c in r["checks"] if not c[1] and not c[0].startswith("(extra)")]
     return 1 if failed else 0
