@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
 
@@ -15,7 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert
 
 from shared.db.models import Prediction
-from shared.db.session import get_engine
+from shared.db.session import autocommit_engine
 from shared.storage import ArtifactStore
 
 _PK = ("run_id", "datapoint_id")
@@ -64,18 +65,24 @@ _LOAD = text(
 
 def load_datapoint(run_id: str, datapoint_id: int) -> Loaded:
     """One round trip: the datapoint, any earlier prediction's status, and the run's status."""
-    with get_engine().connect() as conn:
+    with autocommit_engine().connect() as conn:
         row = conn.execute(_LOAD, {"run_id": run_id, "datapoint_id": datapoint_id}).one_or_none()
     if row is None:
         raise LookupError(f"datapoint {datapoint_id} of run {run_id} not found")
     return Loaded(*row)
 
 
-def upsert_prediction(row: dict[str, Any]) -> None:
-    stmt = insert(Prediction).values(**row)
-    update = {k: stmt.excluded[k] for k in row if k not in _PK}
-    stmt = stmt.on_conflict_do_update(
+@lru_cache(maxsize=32)
+def _upsert_statement(columns: tuple[str, ...]) -> Any:
+    """Built once per column set: the construct and its compiled SQL are reused for every row."""
+    stmt = insert(Prediction)
+    update = {k: stmt.excluded[k] for k in columns if k not in _PK}
+    return stmt.on_conflict_do_update(
         index_elements=list(_PK), set_=update, where=Prediction.status != "succeeded"
     )
-    with get_engine().begin() as conn:
-        conn.execute(stmt)
+
+
+def upsert_prediction(row: dict[str, Any]) -> None:
+    """One statement, one round trip (autocommit: a single statement is atomic on its own)."""
+    with autocommit_engine().connect() as conn:
+        conn.execute(_upsert_statement(tuple(sorted(row))), row)

@@ -42,9 +42,15 @@ TRANSIENT: tuple[type[BaseException], ...] = (
 )
 
 
-@app.task(name=TASK_DISPATCH, bind=True, acks_late=True, reject_on_worker_lost=True)
+@app.task(name=TASK_DISPATCH, bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=None)
 def dispatch(self: Task, run_id: str) -> int:
-    return dispatch_run(app, run_id, clients.redis_client())
+    try:
+        return dispatch_run(app, run_id, clients.redis_client())
+    except TRANSIENT as exc:  # sending again is safe: predict skips datapoints already done
+        if self.request.retries >= INFRA_MAX_RETRIES:
+            raise
+        log.warning("labrun.dispatch %s: %s; retrying", run_id, exc)
+        raise self.retry(countdown=INFRA_RETRY_S * (1 + random.random())) from None
 
 
 @app.task(name=TASK_PREDICT, bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=None)

@@ -17,7 +17,7 @@ import anthropic
 from shared.llm.catalog import ModelSpec
 from worker.providers import register
 from worker.providers.base import ChatRequest, ChatResponse, Provider, ProviderError, interesting_headers
-from worker.providers.http_errors import fingerprint, status_error
+from worker.providers.http_errors import fingerprint, sdk_response_class, status_error
 
 STOP_REASONS = {
     "end_turn": "stop",
@@ -56,31 +56,31 @@ class AnthropicProvider(Provider):
             max_retries=0,
             timeout=anthropic.Timeout(timeout, connect=min(10.0, timeout)),
         )
+        self._raw = sdk_response_class(self._client)
         self._secret = self._client.api_key or self._client.auth_token or os.environ.get("ANTHROPIC_API_KEY")
 
     def complete(self, request: ChatRequest) -> ChatResponse:
         if not self._secret:
             raise ProviderError("auth", "ANTHROPIC_API_KEY is not set")
-        kwargs: dict[str, Any] = {}
+        body: dict[str, Any] = {
+            "model": request.model,
+            "max_tokens": request.max_tokens,
+            "messages": [{"role": "user", "content": request.user}],
+        }
         if request.system:
-            kwargs["system"] = request.system
+            body["system"] = request.system
         if self.spec.options.get("send_temperature", True):
-            kwargs["extra_body"] = {"temperature": request.temperature}
+            body["temperature"] = request.temperature
         started = time.perf_counter()
-        try:
-            raw = self._client.messages.with_raw_response.create(
-                model=request.model,
-                max_tokens=request.max_tokens,
-                messages=[{"role": "user", "content": request.user}],
-                **kwargs,
-            )
+        try:  # the SDK's raw POST: same client, auth, timeouts and errors as messages.create
+            http = self._client.post("/v1/messages", cast_to=self._raw, body=body)
         except anthropic.APITimeoutError as exc:
             raise ProviderError("timeout", f"no response within {self.timeout}s") from exc
         except anthropic.APIConnectionError as exc:
             raise ProviderError("connection", str(exc.__cause__ or exc)) from exc
         except anthropic.APIStatusError as exc:
             raise status_error(classify_anthropic(exc), exc) from exc
-        return self._response(raw.http_response, (time.perf_counter() - started) * 1000)
+        return self._response(http, (time.perf_counter() - started) * 1000)
 
     def _response(self, http: Any, latency_ms: float) -> ChatResponse:
         body: bytes = http.content

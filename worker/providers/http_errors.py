@@ -4,6 +4,7 @@ ProviderError, and a key fingerprint that never reveals the key."""
 from __future__ import annotations
 
 import hashlib
+import importlib
 import time
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -53,3 +54,15 @@ def status_error(error_type: str, exc: Any, message: str | None = None) -> Provi
 
 def fingerprint(secret: str | None) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()[:12] if secret else "none"
+
+
+def sdk_response_class(sdk_client: Any) -> type:
+    """The ``Response`` class of the HTTP library an official SDK client is built on (``httpx``,
+    or ``httpx2`` in newer SDKs). ``client.post(path, cast_to=<it>, body=...)`` is the SDKs'
+    documented way to get the raw response without their per-call request transformation and
+    response model parsing, which labrun does not use (it keeps and parses the raw body)."""
+    for cls in type(sdk_client._client).__mro__:
+        top = cls.__module__.partition(".")[0]
+        if top.startswith("httpx"):
+            return importlib.import_module(top).Response  # type: ignore[no-any-return]
+    raise TypeError(f"unexpected HTTP client {type(sdk_client._client)!r} in {type(sdk_client)!r}")

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from shared.llm.catalog import ModelSpec
 from worker.providers import register
 from worker.providers.base import ChatRequest, ChatResponse, Provider, ProviderError, interesting_headers
-from worker.providers.http_errors import fingerprint, status_error
+from worker.providers.http_errors import fingerprint, sdk_response_class, status_error
 
 if TYPE_CHECKING:
     import openai
@@ -59,6 +59,7 @@ class OpenAIProvider(Provider):
                 max_retries=0,
                 timeout=openai.Timeout(timeout, connect=min(10.0, timeout)),
             )
+            self._raw = sdk_response_class(self._client)
 
     def complete(self, request: ChatRequest) -> ChatResponse:
         import openai
@@ -68,12 +69,15 @@ class OpenAIProvider(Provider):
         messages: list[Any] = [{"role": "user", "content": request.user}]
         if request.system:
             messages.insert(0, {"role": "system", "content": request.system})
-        limit: dict[str, Any] = {self.spec.options.get("max_tokens_param", "max_tokens"): request.max_tokens}
+        body: dict[str, Any] = {
+            "model": request.model,
+            "messages": messages,
+            "temperature": request.temperature,
+            self.spec.options.get("max_tokens_param", "max_tokens"): request.max_tokens,
+        }
         started = time.perf_counter()
-        try:
-            raw = self._client.chat.completions.with_raw_response.create(
-                model=request.model, messages=messages, temperature=request.temperature, **limit
-            )
+        try:  # the SDK's raw POST: same client, auth, timeouts and errors as chat.completions.create
+            http = self._client.post("/chat/completions", cast_to=self._raw, body=body)
         except openai.APITimeoutError as exc:
             raise ProviderError("timeout", f"no response within {self.timeout}s") from exc
         except openai.APIConnectionError as exc:
@@ -81,7 +85,7 @@ class OpenAIProvider(Provider):
         except openai.APIStatusError as exc:
             raise status_error(classify_openai(exc), exc) from exc
         latency_ms = (time.perf_counter() - started) * 1000
-        return self._response(raw.http_response, latency_ms)
+        return self._response(http, latency_ms)
 
     def _response(self, http: Any, latency_ms: float) -> ChatResponse:
         body: bytes = http.content
