@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeat", type=int, default=1, help="repeat each scenario; tables show medians")
     p.add_argument("--workers", type=int, help="worker processes (default 2)")
     p.add_argument("--concurrency", type=int, help="threads per worker (default 100)")
-    p.add_argument("--labrun-burst", type=float, help="labrun's burst_seconds (default: the provider's, 2)")
+    p.add_argument("--labrun-burst", type=float, help="labrun's burst_seconds (default: labrun's default, 1)")
     p.add_argument("--baseline-concurrency", type=int, help="default: workers x concurrency")
     p.add_argument("--no-baseline", action="store_true")
     p.add_argument("--catalog", type=Path, default=ROOT.parent / "shared/datasets/amazon-uk-toys/catalog.csv")

@@ -133,7 +133,9 @@ def table(s: Scenario, runs: list[dict[str, Any]]) -> str:
 
 
 def _labrun_burst(s: Scenario) -> str:
-    return f" (labrun {s.labrun_burst_s}s)" if s.labrun_burst_s else ""
+    from shared.llm.catalog import RateLimits
+
+    return f" (labrun {s.labrun_burst_s or RateLimits().burst_seconds}s)"
 
 
 def _fmt(fmt: str, v: Any) -> str:

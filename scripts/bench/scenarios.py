@@ -35,13 +35,16 @@ class Scenario:
         return args
 
     def labrun_limits(self) -> dict[str, object]:
-        burst = self.labrun_burst_s or self.burst_s
-        limits: dict[str, object] = {"scope": "model", "burst_seconds": burst}
+        limits: dict[str, object] = {"scope": "model"}
         if self.rpm:
             limits["requests_per_min"] = self.rpm
         if self.tpm:
             limits["tokens_per_min"] = self.tpm
-        return limits if len(limits) > 2 else {}
+        if len(limits) == 1:
+            return {}
+        if self.labrun_burst_s:  # else labrun's default burst_seconds
+            limits["burst_seconds"] = self.labrun_burst_s
+        return limits
 
 
 SCENARIOS: dict[str, Scenario] = {

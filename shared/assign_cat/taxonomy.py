@@ -1,24 +1,23 @@
-"""A category taxonomy: a sorted set of `` > ``-joined paths, and a lexical candidate shortlist."""
+"""A category taxonomy: a sorted set of `` > ``-joined paths.
+
+:meth:`Taxonomy.shortlist` ranks the paths with the keyword index of :mod:`shared.assign_cat.shortlist`.
+"""
 
 from __future__ import annotations
 
 import hashlib
-import heapq
-import math
 import re
-from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from shared.assign_cat.shortlist import _ShortlistIndex
 
 SEP = " > "
 _GOOGLE_LINE = re.compile(r"^(\d+)\s+-\s+(.*)$")
-_WORD = re.compile(r"[^\W_]+")
-_STOPWORDS = frozenset("a an and as at by for from in is it of on or the to with other others".split())
-# Word weight multiplier by path level counted from the leaf (leaf words are the most specific).
-_LEVEL_WEIGHTS = (1.0, 0.6, 0.35)
 
 
 class TaxonomyError(ValueError):
@@ -35,24 +34,6 @@ def split_path(path: str) -> list[str]:
 
 def join_path(parts: Iterable[str]) -> str:
     return SEP.join(parts)
-
-
-@lru_cache(maxsize=200_000)
-def _stem(word: str) -> str:
-    """Crude suffix stripping, good enough for a shortlist: "bake", "baked", "baking", "bakes" -> "bak"."""
-    if len(word) > 4 and word.endswith("ies"):
-        word = word[:-3] + "y"
-    elif len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
-        word = word[:-1]
-    for suffix in ("ing", "ed", "es", "e", "y"):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            return word[: -len(suffix)]
-    return word
-
-
-def words(text: str) -> list[str]:
-    """Lower-cased, crudely singularized words of ``text``, without stopwords and 1-letter words."""
-    return [_stem(w) for w in _WORD.findall(text.lower()) if len(w) > 1 and w not in _STOPWORDS]
 
 
 def _parse_lines(text: str, *, google: bool) -> list[str]:
@@ -154,6 +135,8 @@ class Taxonomy:
 
     @cached_property
     def _index(self) -> _ShortlistIndex:
+        from shared.assign_cat.shortlist import _ShortlistIndex  # late: it imports this module
+
         return _ShortlistIndex(self.paths)
 
     def shortlist(self, text: str, k: int) -> list[str]:
@@ -172,49 +155,3 @@ class Taxonomy:
             chosen = set(ranked)
             ranked += [pid for pid in range(len(self.paths)) if pid not in chosen][: k - len(ranked)]
         return [self.paths[pid] for pid in ranked]
-
-
-class _ShortlistIndex:
-    """Inverted index word -> [(path id, weight)], built once per taxonomy."""
-
-    SIBLING_SHARE = 0.3
-
-    def __init__(self, paths: tuple[str, ...]) -> None:
-        per_path: list[dict[str, float]] = []
-        self.siblings: dict[str, list[int]] = {}
-        self.parent: list[str] = []
-        for pid, path in enumerate(paths):
-            parts = split_path(path)
-            level_of: dict[str, float] = {}
-            for from_leaf, part in enumerate(reversed(parts)):
-                lw = _LEVEL_WEIGHTS[min(from_leaf, len(_LEVEL_WEIGHTS) - 1)]
-                for w in words(part):
-                    level_of[w] = max(level_of.get(w, 0.0), lw)
-            per_path.append(level_of)
-            parent = join_path(parts[:-1])
-            self.parent.append(parent)
-            self.siblings.setdefault(parent, []).append(pid)
-        df = Counter(w for level_of in per_path for w in level_of)
-        n = len(paths)
-        self.postings: dict[str, list[tuple[int, float]]] = {}
-        for pid, level_of in enumerate(per_path):
-            for w, lw in level_of.items():
-                self.postings.setdefault(w, []).append((pid, lw * math.log(1 + n / df[w])))
-
-    def top(self, text: str, k: int) -> list[int]:
-        """Ids of the (at most) ``k`` best-scoring paths that share a word with ``text``."""
-        scores: dict[int, float] = {}
-        for w, count in Counter(words(text)).items():
-            boost = 1 + math.log(count)
-            for pid, weight in self.postings.get(w, ()):
-                scores[pid] = scores.get(pid, 0.0) + weight * boost
-        best_child: dict[str, float] = {}
-        for pid, score in scores.items():
-            parent = self.parent[pid]
-            if score > best_child.get(parent, 0.0):
-                best_child[parent] = score
-        final = dict(scores)
-        for parent, best in best_child.items():
-            for pid in self.siblings[parent]:
-                final[pid] = final.get(pid, 0.0) + self.SIBLING_SHARE * best
-        return heapq.nsmallest(k, final, key=lambda pid: (-final[pid], pid))

@@ -26,7 +26,9 @@ class RateLimits(BaseModel):
     tokens_per_min: float | None = Field(None, gt=0)
     input_tokens_per_min: float | None = Field(None, gt=0)
     output_tokens_per_min: float | None = Field(None, gt=0)
-    burst_seconds: float = Field(2.0, gt=0, description="Bucket depth, in seconds of the rate")
+    burst_seconds: float = Field(
+        1.0, gt=0, description="Depth of labrun's buckets, in seconds of the rate (below the provider's)"
+    )
 
     @property
     def any(self) -> bool:
