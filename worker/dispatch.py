@@ -6,13 +6,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from celery import Celery, chord
+from celery import Celery
 from redis import Redis
 from sqlalchemy import select
 
 from shared.db.models import Datapoint, Prediction, Run
 from shared.db.session import session_scope
 from shared.queue import TASK_FINALIZE, TASK_PREDICT
+from worker.chords import publish_chord
 
 
 def datapoint_ids(run_id: str, *, only_missing: bool = False) -> list[int]:
@@ -46,14 +47,13 @@ def mark_running(run_id: str) -> str | None:
 
 
 def send_chord(app: Celery, run_id: str, ids: Iterable[int]) -> str:
-    """The header's results are not stored (``ignore_result``): predict returns nothing and rows
-    live in Postgres. The Redis backend still counts each header task towards the chord, which
-    saves a result write per datapoint and a pending-result subscription per message here."""
+    """One ``labrun.predict`` per datapoint, closed by ``labrun.finalize``.
+
+    The header's results are not stored (``ignore_result``): predict returns nothing and rows live
+    in Postgres. The Redis backend still counts each header task towards the chord."""
     header = [app.signature(TASK_PREDICT, args=(run_id, dp_id), ignore_result=True) for dp_id in ids]
     body = app.signature(TASK_FINALIZE, args=(run_id,), immutable=True)
-    if not header:
-        return str(body.apply_async().id)
-    return str(chord(header)(body).id)
+    return publish_chord(app, header, body)
 
 
 def dispatched_key(run_id: str) -> str:

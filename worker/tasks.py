@@ -15,6 +15,7 @@ import botocore.exceptions
 import redis.exceptions
 import sqlalchemy.exc
 from celery import Task
+from kombu.exceptions import BatchPublishError, OperationalError
 
 from shared.queue import TASK_DISPATCH, TASK_FINALIZE, TASK_PREDICT
 from worker import clients
@@ -46,7 +47,7 @@ TRANSIENT: tuple[type[BaseException], ...] = (
 def dispatch(self: Task, run_id: str) -> int:
     try:
         return dispatch_run(app, run_id, clients.redis_client())
-    except TRANSIENT as exc:  # sending again is safe: predict skips datapoints already done
+    except (*TRANSIENT, OperationalError, BatchPublishError) as exc:  # re-sending is safe: see chords.py
         if self.request.retries >= INFRA_MAX_RETRIES:
             raise
         log.warning("labrun.dispatch %s: %s; retrying", run_id, exc)
