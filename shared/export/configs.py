@@ -54,7 +54,8 @@ def write_run_config(ex: Export) -> dict[str, Any]:
     run = ex.run
     experiment = ex.session.scalar(select(Experiment.name).where(Experiment.id == run.experiment_id))
     dataset = ex.session.get(Dataset, run.dataset_id)
-    config = {k: v for k, v in run.config.items() if k != "system"}
+    config = {k: v for k, v in run.config.items() if k not in ("system", "dataset")}
+    submitted = run.config.get("dataset") or {}  # older runs: the dataset's first name
     tax = config.get("taxonomy") or {}
     config["taxonomy"] = {
         **{k: v for k, v in tax.items() if k != "paths"},
@@ -66,10 +67,10 @@ def write_run_config(ex: Export) -> dict[str, Any]:
         "experiment": experiment,
         "dataset": {
             "id": run.dataset_id,
-            "name": dataset.name if dataset else None,
+            "name": submitted.get("name") or (dataset.name if dataset else None),
             "sha256": dataset.content_sha256 if dataset else None,
             "n_rows": dataset.n_rows if dataset else None,
-            "source": dataset.source if dataset else None,
+            "source": submitted.get("source") or (dataset.source if dataset else None),
         },
         "model_alias": run.model_alias,
         "n_total": run.n_total,

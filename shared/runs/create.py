@@ -144,6 +144,8 @@ def create_run(session: Session, req: RunCreate, *, source: str | None = None) -
     config = run_config(req, spec, taxonomy, rows)
     name = req.dataset_name or (source or "inline")
     dataset_id = _dataset(session, rows, ids, name, source)
+    # datasets are shared by content; the name and source this run was submitted with are its own
+    config["dataset"] = {"name": name, "source": source}
     run = Run(
         id=new_run_id(),
         experiment_id=_experiment(session, req.experiment or USE_CASE),

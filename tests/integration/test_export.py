@@ -252,7 +252,7 @@ def test_export_layout_and_contents(built: BuiltRun, tmp_path: Path) -> None:
         created_at = s.scalar(select(Run.created_at).where(Run.id == built.run_id))
     assert run_config["run_id"] == built.run_id
     assert run_config["experiment"] == "export-test"
-    assert run_config["dataset"]["name"] == dataset.name  # content-addressed: the first name stays
+    assert run_config["dataset"]["name"] == "bigbasket-10"
     assert run_config["dataset"]["sha256"] == dataset.content_sha256
     assert run_config["model_alias"] == "fake"
     assert run_config["created_at"] == created_at.isoformat()
@@ -341,6 +341,22 @@ def test_export_layout_and_contents(built: BuiltRun, tmp_path: Path) -> None:
     assert summary["metrics"][0]["errors_by_type"] == {"server_error": 2}
     assert set(summary["files"]) == LAYOUT
     assert summary["raw"]["included"] is False
+
+
+def test_a_reused_dataset_keeps_each_runs_own_name(built: BuiltRun, tmp_path: Path) -> None:
+    req = RunCreate(model="fake", rows=built.rows, experiment="export-test", dataset_name="renamed")
+    with session_scope() as s:
+        again = create_run(s, req, source="elsewhere.csv")
+        again_id, dataset_id = again.id, again.dataset_id
+    with session_scope() as s:
+        assert dataset_id == s.scalar(select(Run.dataset_id).where(Run.id == built.run_id))  # reused
+    again_dir = export_run(again_id, tmp_path)
+    first_dir = export_run(built.run_id, tmp_path)
+    again_cfg = read_json(again_dir / "config/run_config.json")["dataset"]
+    first_cfg = read_json(first_dir / "config/run_config.json")["dataset"]
+    assert (again_cfg["name"], again_cfg["source"]) == ("renamed", "elsewhere.csv")
+    assert (first_cfg["name"], first_cfg["source"]) == ("bigbasket-10", str(CATALOG))
+    assert again_cfg["id"] == first_cfg["id"] and again_cfg["sha256"] == first_cfg["sha256"]
 
 
 def test_export_never_contains_secrets(built: BuiltRun, tmp_path: Path) -> None:
