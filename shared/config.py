@@ -31,7 +31,9 @@ class Settings(BaseSettings):
 
     db_pool_size: int = Field(10, ge=1, description="Postgres connections kept per process")
     db_max_overflow: int = Field(10, ge=0, description="Extra connections per process under load")
-    db_pool_pre_ping: bool = Field(False, description="Test each pooled connection before use")
+    db_pool_pre_ping: bool | None = Field(
+        None, description="Test each pooled connection before use (unset: yes, except in workers)"
+    )
 
     # Worker behaviour
     worker_concurrency: int = Field(100, ge=1, description="Provider calls in flight per worker process")

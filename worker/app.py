@@ -6,8 +6,10 @@ import logging
 
 from celery.signals import after_setup_logger, worker_process_init
 
+from shared.db import session as db_session
 from shared.queue import make_celery
 
+db_session.skip_pre_ping_by_default()
 app = make_celery("labrun-worker")
 app.conf.update(
     # I/O-bound tasks: a thread pool keeps many provider calls in flight per process.

@@ -20,7 +20,7 @@ from kombu.exceptions import BatchPublishError, OperationalError
 from shared.queue import TASK_DISPATCH, TASK_FINALIZE, TASK_PREDICT
 from worker import clients
 from worker.app import app
-from worker.dispatch import dispatch_run
+from worker.dispatch import dispatch_run, mark_failed
 from worker.finalize import finalize_run
 from worker.jobs import TaskState, record_internal_error
 from worker.predict import predict_datapoint
@@ -49,6 +49,10 @@ def dispatch(self: Task, run_id: str) -> int:
         return dispatch_run(app, run_id, clients.redis_client())
     except (*TRANSIENT, OperationalError, BatchPublishError) as exc:  # re-sending is safe: see chords.py
         if self.request.retries >= INFRA_MAX_RETRIES:
+            try:
+                mark_failed(run_id, f"could not enqueue the run: {type(exc).__name__}: {exc}")
+            except Exception:
+                log.exception("labrun.dispatch %s: could not mark the run failed", run_id)
             raise
         log.warning("labrun.dispatch %s: %s; retrying", run_id, exc)
         raise self.retry(countdown=INFRA_RETRY_S * (1 + random.random())) from None

@@ -29,19 +29,30 @@ def database_url() -> str:
     return embedded.resolve(settings).database_url
 
 
+_pre_ping_default = True
+
+
+def skip_pre_ping_by_default() -> None:
+    """For workers: a task that meets a broken connection is retried, so the round trip a ping
+    costs on every checkout of the hot path buys nothing. ``LABRUN_DB_POOL_PRE_PING`` wins."""
+    global _pre_ping_default
+    _pre_ping_default = False
+    reset()
+
+
 @lru_cache(maxsize=1)
 def get_engine() -> Engine:
     settings = get_settings()
+    pre_ping = settings.db_pool_pre_ping if settings.db_pool_pre_ping is not None else _pre_ping_default
     # Threads wait for a pooled connection (transactions are short) rather than opening one per
     # thread: 100 threads x N workers would exceed Postgres' max_connections.
     return create_engine(
         database_url(),
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
-        # A ping per checkout costs a round trip on every statement of the hot path. Without it, a
-        # connection broken by a Postgres restart fails once with OperationalError, SQLAlchemy
-        # invalidates the pool, and the task is retried (worker/tasks.py: TRANSIENT).
-        pool_pre_ping=settings.db_pool_pre_ping,
+        # Without a ping, a connection broken by a Postgres restart fails once with
+        # OperationalError and SQLAlchemy invalidates the pool (workers retry the task).
+        pool_pre_ping=pre_ping,
         pool_timeout=120,
         connect_args={"connect_timeout": 10},
     )

@@ -1,0 +1,44 @@
+"""Dispatch bookkeeping against a real migrated Postgres: a run that cannot be enqueued ends
+``failed`` with the reason, and nothing else changes a finished run."""
+
+import pytest
+from sqlalchemy import select, update
+
+from shared.db.models import Run
+from shared.db.session import session_scope
+from shared.runs.create import create_run
+from shared.schemas import RunCreate
+from tests.helpers import catalog_rows
+from worker.dispatch import mark_failed, mark_running
+
+pytestmark = pytest.mark.integration
+
+
+def _new_run() -> str:
+    with session_scope() as s:
+        return create_run(s, RunCreate(model="fake", rows=catalog_rows(n=5))).id
+
+
+def _status(run_id: str) -> tuple[str, str | None, bool]:
+    with session_scope() as s:
+        run = s.scalars(select(Run).where(Run.id == run_id)).one()
+        return run.status, run.error, run.finished_at is not None
+
+
+def test_a_run_that_cannot_be_enqueued_ends_failed_with_the_reason(settings_env):
+    queued, running = _new_run(), _new_run()
+    assert mark_running(running) == "queued"
+    for run_id in (queued, running):
+        assert mark_failed(run_id, "could not enqueue the run: OperationalError: broker down")
+        assert _status(run_id) == ("failed", "could not enqueue the run: OperationalError: broker down", True)
+    assert not mark_failed(queued, "again")  # already final: unchanged
+    assert _status(queued)[1].endswith("broker down")
+
+
+@pytest.mark.parametrize("final", ["succeeded", "partial", "cancelled"])
+def test_a_finished_or_cancelled_run_is_never_marked_failed(settings_env, final):
+    run_id = _new_run()
+    with session_scope() as s:
+        s.execute(update(Run).where(Run.id == run_id).values(status=final))
+    assert not mark_failed(run_id, "late failure")
+    assert _status(run_id)[:2] == (final, None)
