@@ -61,7 +61,7 @@ def sdk_response_class(sdk_client: Any) -> type:
     or ``httpx2`` in newer SDKs). ``client.post(path, cast_to=<it>, body=...)`` is the SDKs'
     documented way to get the raw response without their per-call request transformation and
     response model parsing, which labrun does not use (it keeps and parses the raw body).
-    Reads the SDK client's ``_client`` (its HTTP client, in every SDK release since 1.0);
+    Reads the SDK client's ``_client`` (the HTTP client of these Stainless-generated SDKs);
     tests/integration/test_provider_wire.py compares the wire bytes with the typed calls."""
     for cls in type(sdk_client._client).__mro__:
         top = cls.__module__.partition(".")[0]
