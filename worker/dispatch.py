@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from celery import Celery
 from redis import Redis
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from shared.db.models import Datapoint, Prediction, Run
 from shared.db.session import session_scope
@@ -54,18 +54,6 @@ def send_chord(app: Celery, run_id: str, ids: Iterable[int]) -> str:
     header = [app.signature(TASK_PREDICT, args=(run_id, dp_id), ignore_result=True) for dp_id in ids]
     body = app.signature(TASK_FINALIZE, args=(run_id,), immutable=True)
     return publish_chord(app, header, body)
-
-
-def mark_failed(run_id: str, reason: str) -> bool:
-    """The run could not be enqueued at all: say so instead of leaving it ``running`` forever.
-    Only a run that is still queued or running changes. Returns whether it did."""
-    with session_scope() as s:
-        changed = s.execute(
-            update(Run)
-            .where(Run.id == run_id, Run.status.in_(("queued", "running")))
-            .values(status="failed", error=reason[:2000], finished_at=datetime.now(UTC))
-        ).rowcount
-    return bool(changed)
 
 
 def dispatched_key(run_id: str) -> str:

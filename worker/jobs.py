@@ -80,19 +80,20 @@ def attempt_summary(attempt: int, err: ProviderError) -> dict[str, Any]:
 def finish(job: Job, response: ChatResponse | None, err: ProviderError | None) -> None:
     """Store the raw response (success or final error) and upsert the row."""
     spec = job.ctx.spec
+    request = job.request.as_dict()
     raw: dict[str, Any] = {
         "run_id": job.ctx.run_id,
         "datapoint_id": job.external_id,
         "provider": spec.provider,
         "model": spec.model,
-        "request": job.request.as_dict(),
+        "request": request,
         "attempts": job.state.attempts,
         "history": job.state.history,
     }
     row: dict[str, Any] = {
         "run_id": job.ctx.run_id,
         "datapoint_id": job.datapoint_id,
-        "request": job.request.as_dict(),
+        "request": request,
         "expected": job.expected,
         "expected_path": split_path(job.expected) if job.expected else None,
         "attempts": job.state.attempts,

@@ -18,9 +18,10 @@ from celery import Task
 from kombu.exceptions import BatchPublishError, OperationalError
 
 from shared.queue import TASK_DISPATCH, TASK_FINALIZE, TASK_PREDICT
+from shared.runs.service import mark_enqueue_failed
 from worker import clients
 from worker.app import app
-from worker.dispatch import dispatch_run, mark_failed
+from worker.dispatch import dispatch_run
 from worker.finalize import finalize_run
 from worker.jobs import TaskState, record_internal_error
 from worker.predict import predict_datapoint
@@ -43,6 +44,10 @@ TRANSIENT: tuple[type[BaseException], ...] = (
 )
 
 
+def _infra_countdown() -> float:
+    return INFRA_RETRY_S * (1 + random.random())
+
+
 @app.task(name=TASK_DISPATCH, bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=None)
 def dispatch(self: Task, run_id: str) -> int:
     try:
@@ -50,12 +55,12 @@ def dispatch(self: Task, run_id: str) -> int:
     except (*TRANSIENT, OperationalError, BatchPublishError) as exc:  # re-sending is safe: see chords.py
         if self.request.retries >= INFRA_MAX_RETRIES:
             try:
-                mark_failed(run_id, f"could not enqueue the run: {type(exc).__name__}: {exc}")
+                mark_enqueue_failed(run_id, f"could not enqueue the run: {type(exc).__name__}: {exc}")
             except Exception:
                 log.exception("labrun.dispatch %s: could not mark the run failed", run_id)
             raise
         log.warning("labrun.dispatch %s: %s; retrying", run_id, exc)
-        raise self.retry(countdown=INFRA_RETRY_S * (1 + random.random())) from None
+        raise self.retry(countdown=_infra_countdown()) from None
 
 
 @app.task(name=TASK_PREDICT, bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=None)
@@ -67,8 +72,7 @@ def predict(self: Task, run_id: str, datapoint_id: int, state: dict[str, Any] | 
     except TRANSIENT as exc:  # Postgres, Redis or S3 unreachable or saturated: try again later
         if self.request.retries < INFRA_MAX_RETRIES:
             log.warning("labrun.predict %s/%s: %s; retrying", run_id, datapoint_id, exc)
-            countdown = INFRA_RETRY_S * (1 + random.random())
-            raise self.retry(countdown=countdown, kwargs={"state": st.to_dict()}) from None
+            raise self.retry(countdown=_infra_countdown(), kwargs={"state": st.to_dict()}) from None
         _record_internal(run_id, datapoint_id, st, hostname, exc)
         return None
     except Exception as exc:  # a bug: never fail the chord

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from sqlalchemy import update
 
 from shared.db.models import FINAL_RUN_STATUSES, Run
@@ -25,14 +27,23 @@ def submit(req: RunCreate, *, source: str | None = None) -> RunCreated:
     try:
         enqueue(created.run_id)
     except Exception as exc:  # broker down: say so on the run instead of leaving it queued forever
-        with session_scope() as s:
-            s.execute(
-                update(Run)
-                .where(Run.id == created.run_id)
-                .values(status="failed", error=f"could not enqueue the run: {exc}"[:2000])
-            )
+        mark_enqueue_failed(created.run_id, f"could not enqueue the run: {exc}")
         raise
     return created
+
+
+def mark_enqueue_failed(run_id: str, reason: str) -> bool:
+    """The run could not be enqueued (by the API, or by the worker's dispatch): it ends ``failed``
+    with the reason instead of staying queued or running forever. Only a run that is still queued
+    or running changes; returns whether it did."""
+    stmt = (
+        update(Run)
+        .where(Run.id == run_id, Run.status.in_(("queued", "running")))
+        .values(status="failed", error=reason[:2000], finished_at=datetime.now(UTC))
+        .returning(Run.id)
+    )
+    with session_scope() as s:
+        return s.execute(stmt).first() is not None
 
 
 def cancel(run_id: str) -> str:

@@ -7,9 +7,10 @@ from sqlalchemy import select, update
 from shared.db.models import Run
 from shared.db.session import session_scope
 from shared.runs.create import create_run
+from shared.runs.service import mark_enqueue_failed as mark_failed
 from shared.schemas import RunCreate
 from tests.helpers import catalog_rows
-from worker.dispatch import mark_failed, mark_running
+from worker.dispatch import mark_running
 
 pytestmark = pytest.mark.integration
 

@@ -61,6 +61,17 @@ def capture() -> Iterator[tuple[str, list[dict]]]:
         server.server_close()
 
 
+@pytest.fixture
+def wire(capture, monkeypatch) -> list[dict]:
+    """Both SDKs pointed at the capture server; returns the list of captured requests."""
+    base, seen = capture
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-wire")
+    monkeypatch.setenv("OPENAI_BASE_URL", f"{base}/v1")
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-wire")
+    monkeypatch.setenv("ANTHROPIC_BASE_URL", base)
+    return seen
+
+
 def _provider(alias: str, **options: object):
     spec = load_catalog().get(alias)
     spec = spec.model_copy(update={"options": {**spec.options, **options}})
@@ -72,10 +83,7 @@ def _request(spec) -> ChatRequest:
 
 
 @pytest.mark.parametrize("param", ["max_tokens", "max_completion_tokens"])
-def test_openai_request_on_the_wire(capture, monkeypatch, param):
-    base, seen = capture
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-wire")
-    monkeypatch.setenv("OPENAI_BASE_URL", f"{base}/v1")
+def test_openai_request_on_the_wire(wire, param):
     provider = _provider("gpt4o_mini", max_tokens_param=param)
     resp = provider.complete(_request(provider.spec))
     assert (resp.text, resp.prompt_tokens, resp.completion_tokens, resp.request_id) == (
@@ -85,7 +93,7 @@ def test_openai_request_on_the_wire(capture, monkeypatch, param):
         "req-1",
     )
     assert json.loads(resp.body) == OPENAI_BODY
-    [call] = seen
+    [call] = wire
     assert call["path"] == "/v1/chat/completions"
     assert call["headers"]["authorization"] == "Bearer sk-wire"
     assert call["body"] == {
@@ -97,10 +105,7 @@ def test_openai_request_on_the_wire(capture, monkeypatch, param):
 
 
 @pytest.mark.parametrize("send_temperature", [True, False])
-def test_anthropic_request_on_the_wire(capture, monkeypatch, send_temperature):
-    base, seen = capture
-    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-wire")
-    monkeypatch.setenv("ANTHROPIC_BASE_URL", base)
+def test_anthropic_request_on_the_wire(wire, send_temperature):
     provider = _provider("haiku", send_temperature=send_temperature)
     resp = provider.complete(_request(provider.spec))
     assert (resp.text, resp.prompt_tokens, resp.completion_tokens, resp.finish_reason) == (
@@ -109,7 +114,7 @@ def test_anthropic_request_on_the_wire(capture, monkeypatch, send_temperature):
         4,
         "stop",
     )
-    [call] = seen
+    [call] = wire
     assert call["path"] == "/v1/messages"
     assert call["headers"]["anthropic-version"]
     assert "sk-ant-wire" in (call["headers"].get("x-api-key"), call["headers"].get("authorization", "")[7:])
@@ -127,16 +132,11 @@ def test_anthropic_request_on_the_wire(capture, monkeypatch, send_temperature):
 AUTH = ("authorization", "x-api-key", "anthropic-version", "content-type")
 
 
-def test_raw_posts_match_the_typed_sdk_calls(capture, monkeypatch):
+def test_raw_posts_match_the_typed_sdk_calls(wire):
     """The typed ``create`` calls and labrun's raw POSTs put the same path, auth and body on the wire."""
     import anthropic
     import openai
 
-    base, seen = capture
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-wire")
-    monkeypatch.setenv("OPENAI_BASE_URL", f"{base}/v1")
-    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-wire")
-    monkeypatch.setenv("ANTHROPIC_BASE_URL", base)
     oa, an = _provider("gpt4o_mini"), _provider("haiku")
     msgs = [{"role": "system", "content": "SYS"}, {"role": "user", "content": "USER"}]
     openai.OpenAI(max_retries=0).chat.completions.create(
@@ -154,7 +154,7 @@ def test_raw_posts_match_the_typed_sdk_calls(capture, monkeypatch):
         extra_body={"temperature": 0.0},
     )
     an.complete(_request(an.spec))
-    typed_oa, raw_oa, typed_an, raw_an = seen
+    typed_oa, raw_oa, typed_an, raw_an = wire
     for typed, raw in ((typed_oa, raw_oa), (typed_an, raw_an)):
         assert raw["path"] == typed["path"]
         assert raw["body"] == typed["body"]
