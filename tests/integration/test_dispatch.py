@@ -43,3 +43,24 @@ def test_a_finished_or_cancelled_run_is_never_marked_failed(settings_env, final)
         s.execute(update(Run).where(Run.id == run_id).values(status=final))
     assert not mark_failed(run_id, "late failure")
     assert _status(run_id)[:2] == (final, None)
+
+
+def test_submit_with_the_broker_down_leaves_a_failed_run(settings_env, monkeypatch):
+    from shared.config import get_settings
+    from shared.queue import client_app
+    from shared.runs.service import submit
+    from tests.services import free_port
+
+    monkeypatch.setenv("LABRUN_REDIS_URL", f"redis://127.0.0.1:{free_port()}/0")  # nothing listens
+    get_settings.cache_clear()
+    client_app.cache_clear()
+    try:
+        with pytest.raises(Exception):  # noqa: B017 - kombu's OperationalError, whatever its wrapping
+            submit(RunCreate(model="fake", rows=catalog_rows(n=3)))
+    finally:
+        client_app.cache_clear()
+        get_settings.cache_clear()
+    with session_scope() as s:
+        run = s.scalars(select(Run).order_by(Run.created_at.desc()).limit(1)).one()
+        assert run.status == "failed" and run.finished_at is not None
+        assert run.error.startswith("could not enqueue the run:")
