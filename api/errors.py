@@ -1,11 +1,11 @@
 """Error handlers: every input error answers 422 in FastAPI's own ``{"detail": [...]}`` shape.
 
-- :class:`shared.errors.InputError` -> one entry, ``loc`` prefixed with ``"body"`` (row indexes of
+- :class:`labrun.shared.core.errors.InputError` -> one entry, ``loc`` prefixed with ``"body"`` (row indexes of
   JSON bodies from 0, like pydantic's; see :func:`zero_based_rows`);
 - :class:`CatalogError` (an uploaded catalog) -> one entry per row issue,
   ``loc = ["body", "file", "row N", field]`` (no ``"row N"`` for file-wide issues);
 - :class:`pydantic.ValidationError` of a request body -> see :func:`validation_errors`;
-- :class:`shared.errors.NotFound` -> 404 ``{"detail": "run X not found"}``.
+- :class:`labrun.shared.core.errors.NotFound` -> 404 ``{"detail": "run X not found"}``.
 """
 
 from __future__ import annotations
@@ -17,9 +17,10 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
+from sqlalchemy.exc import DataError
 
-from shared.assign_cat.catalog_io import CatalogError
-from shared.errors import InputError, NotFound
+from labrun.shared.core.errors import InputError, NotFound
+from labrun.shared.usecases.tables import CatalogError
 
 Loc = tuple[str | int, ...]
 
@@ -67,7 +68,15 @@ def install_handlers(app: FastAPI) -> None:
     async def _catalog_error(request: Request, exc: CatalogError) -> JSONResponse:
         return JSONResponse({"detail": catalog_errors(exc)}, status_code=422)
 
+    @app.exception_handler(DataError)
+    async def _data_error(request: Request, exc: DataError) -> JSONResponse:
+        # the database refused a value of the request (a NUL byte, a number out of range): the
+        # transaction rolled back, nothing was created; the client's input, not a server fault
+        why = str(getattr(exc, "orig", exc)).splitlines()[0][:300]
+        return JSONResponse({"detail": f"a value of the request cannot be stored or looked up: {why}"}, 422)
+
     @app.exception_handler(NotFound)
     async def _not_found(request: Request, exc: NotFound) -> JSONResponse:
         what = exc.args[0] if exc.args else "?"
-        return JSONResponse({"detail": f"run {what} not found"}, status_code=404)
+        detail = f"{what} not found" if " " in str(what) else f"run {what} not found"  # "experiment x"
+        return JSONResponse({"detail": detail}, status_code=404)

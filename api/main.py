@@ -2,30 +2,44 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
-from api.errors import install_handlers
-from api.openapi import install_openapi
-from api.routes import runs
+from labrun.api import telemetry
+from labrun.api.deps import current_project
+from labrun.api.errors import install_handlers
+from labrun.api.limits import BodyLimit
+from labrun.api.openapi import install_openapi
+from labrun.api.routes import analysis, compare, experiments, health, run_errors, runs
+from labrun.api.telemetry import RequestMetrics
+from labrun.shared.core.config import get_settings
+
+UNAUTHORIZED: dict[int | str, dict[str, Any]] = {
+    401: {"description": "No API key, or an invalid or revoked one (`Authorization: Bearer <key>`)"}
+}
 
 
-def create_app() -> FastAPI:
+def create_app(auth: Literal["required", "off"] | None = None) -> FastAPI:
+    """The app; ``auth`` overrides ``LABRUN_API_AUTH`` (``required``: every route but health,
+    readiness and the docs needs a project's key; ``off``: a single user's local API)."""
     app = FastAPI(
         title="labrun",
         version="0.1.0",
-        description="Run LLM experiments (assign-cat) over product catalogs on a Celery cluster.",
+        description="Run LLM experiments (assign-cat, classify, ...) over large datasets on a Celery cluster.",
         docs_url="/docs",
         openapi_url="/openapi.json",
     )
     install_handlers(app)
-    app.include_router(runs.router)
-
-    @app.get("/healthz", tags=["health"], summary="Liveness probe")
-    def healthz() -> dict[str, str]:
-        return {"status": "ok"}
-
+    settings = get_settings()
+    app.add_middleware(BodyLimit, json_mb=settings.api_max_json_mb, upload_mb=settings.api_max_upload_mb)
+    app.state.auth_required = (auth or settings.api_auth) == "required"
+    app.include_router(health.router)  # public, like /docs and /openapi.json
+    app.include_router(telemetry.router)  # public: /metrics (counts only)
+    app.add_middleware(RequestMetrics)
+    key = [Depends(current_project)]  # one dependency for every other route (api/deps.py)
+    for router in (runs.router, compare.router, analysis.router, experiments.router, run_errors.router):
+        app.include_router(router, dependencies=key, responses=UNAUTHORIZED)
     install_openapi(app)
     return app
 
@@ -34,7 +48,7 @@ _app: FastAPI | None = None
 
 
 def __getattr__(name: str) -> Any:
-    """``api.main.app`` is built on first access (``uvicorn api.main:app``)."""
+    """``labrun.api.main.app`` is built on first access (``uvicorn labrun.api.main:app``)."""
     global _app
     if name == "app":
         if _app is None:

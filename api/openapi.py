@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from shared.schemas import RunCreate
+from labrun.shared.core.schemas import RunCreate
 
 REF = "#/components/schemas/{model}"
 
@@ -24,7 +24,9 @@ UPLOAD_FORM: dict[str, Any] = {
     "type": "object",
     "required": ["file"],
     "properties": {
-        "file": _text("The catalog: CSV (header row), JSONL or a JSON array of rows", format="binary"),
+        "file": _text("The data: CSV (header row), JSONL or a JSON array of rows", format="binary"),
+        "use_case": _text("The use case (assign-cat, classify, ...); assign-cat if unset"),
+        "options": _text("The use case's options as one JSON object; any other field is one option too"),
         "format": _text(
             "csv | jsonl | json; guessed from the file name and content if unset",
             enum=["csv", "jsonl", "json"],
@@ -33,17 +35,25 @@ UPLOAD_FORM: dict[str, Any] = {
         "limit": {"type": "integer", "minimum": 1, "description": "Only the first N rows"},
         "experiment": _text("Experiment name (runs are grouped by it)"),
         "dataset_name": _text("Dataset name; the file name if unset"),
-        "max_candidates": {"type": "integer", "minimum": 1, "maximum": 10_000, "default": 300},
+        "max_candidates": {
+            "description": "assign-cat: categories shown in the prompt",
+            "type": "integer",
+            "minimum": 1,
+            "maximum": 10_000,
+            "default": 300,
+        },
         "max_tokens": {"type": "integer", "minimum": 1, "maximum": 16_384},
         "taxonomy_source": _text(
-            "labels: the rows' own categories; google: taxonomy_file in Google's 'ID - A > B' format; "
+            "assign-cat. labels: the rows' own categories; google: taxonomy_file in Google's 'ID - A > B' format; "
             "paths: taxonomy_file with one 'A > B > C' path per line. Unset: labels without a "
             "taxonomy_file, else guessed from the file",
             enum=["labels", "google", "paths"],
         ),
-        "taxonomy_file": _text("The taxonomy (with taxonomy_source google or paths)", format="binary"),
+        "taxonomy_file": _text(
+            "assign-cat: the taxonomy (with taxonomy_source google or paths)", format="binary"
+        ),
         "prompt_system": _text(
-            "System prompt template ({title}, {description}, {brand}, {categories}, {id})"
+            "System prompt template (assign-cat: {title}, {description}, {brand}, {categories}, {id})"
         ),
         "prompt_user": _text("User prompt template"),
     },

@@ -1,61 +1,62 @@
-"""``POST /runs`` as ``multipart/form-data``: a catalog file plus form fields -> :class:`RunCreate`.
+"""``POST /runs`` as ``multipart/form-data``: a data file plus form fields -> :class:`RunCreate`.
 
-Errors name the form field (``["body", "limit"]``, ``["body", "taxonomy_file"]``) or the catalog
-row (``["body", "file", "row 17", "title"]``), never the internal ``RunCreate`` path.
+Generic over use cases: the engine's fields are listed below; every other field is one of the use
+case's options (a text field, or a file whose text is the value), validated by the use case. An
+``options`` field may carry them all as one JSON object. Errors name the form field
+(``["body", "limit"]``) or the file's row (``["body", "file", "row 17", "title"]``).
 """
 
 from __future__ import annotations
 
-import re
+import json
 from typing import Any, cast
 
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
-from api.errors import Loc, error, invalid, validation_errors
-from shared.assign_cat.catalog_io import Format, read_catalog
-from shared.errors import InputError
-from shared.schemas import RunCreate
+from labrun.api.errors import Loc, error, invalid, validation_errors
+from labrun.shared.core.errors import InputError
+from labrun.shared.core.schemas import RunCreate
+from labrun.shared.usecases import registry
+from labrun.shared.usecases.tables import Format
 
-FILE_FIELDS = ("file", "taxonomy_file")
 TEXT_FIELDS = (
+    "use_case",
     "format",
     "model",
     "limit",
     "experiment",
     "dataset_name",
-    "max_candidates",
     "max_tokens",
-    "taxonomy_source",
     "prompt_system",
     "prompt_user",
+    "options",
+    "temperature",
+    "seed",
+    "cache",
+    "max_cost_usd",
 )
 FORMATS = ("csv", "jsonl", "json")
-TAXONOMY_SOURCES = ("labels", "google", "paths")
-_GOOGLE_LINE = re.compile(r"^\d+\s+-\s+\S")
-_RENAMES: dict[Loc, Loc] = {
-    ("prompt", "system"): ("prompt_system",),
-    ("prompt", "user"): ("prompt_user",),
-    ("prompt", "max_candidates"): ("max_candidates",),
-    ("taxonomy", "source"): ("taxonomy_source",),
-}
+_RENAMES: dict[Loc, Loc] = {("prompt", "system"): ("prompt_system",), ("prompt", "user"): ("prompt_user",)}
 
 
-def form_loc(loc: Loc, has_taxonomy_file: bool = False) -> Loc:
+def form_loc(loc: Loc, option_fields: frozenset[str] = frozenset(), use_case: str | None = None) -> Loc:
     """Where a ``RunCreate`` location is in the upload (``("rows", 3, "id")`` -> file, row 3, id)."""
     if loc[:1] == ("rows",):
         return ("file", f"row {loc[1]}", *loc[2:]) if len(loc) > 1 else ("file",)
     for prefix, target in _RENAMES.items():
         if loc[: len(prefix)] == prefix:
             return target + loc[len(prefix) :]
-    if loc[:1] == ("taxonomy",):
-        return ("taxonomy_file",) if has_taxonomy_file else ("taxonomy_source",)
+    if loc[:1] == ("options",) and len(loc) > 1 and str(loc[1]) in option_fields:
+        return loc[1:]
+    if use_case is not None and (mapped := registry.get(use_case).form_loc(loc, option_fields)) is not None:
+        return mapped
     return loc
 
 
-def upload_input_error(exc: InputError, has_taxonomy_file: bool) -> InputError:
-    return InputError(form_loc(tuple(exc.loc), has_taxonomy_file), exc.message)
+def upload_input_error(exc: InputError, option_fields: frozenset[str], use_case: str) -> InputError:
+    return InputError(form_loc(tuple(exc.loc), option_fields, use_case), exc.message)
 
 
 def _fail(loc: Loc, msg: str, type_: str = "value_error") -> Exception:
@@ -69,81 +70,79 @@ def _present(value: Any) -> bool:
     return value is not None and bool(value.strip())
 
 
-async def _taxonomy(upload: Any, source: str | None) -> dict[str, Any]:
-    if source is not None and source not in TAXONOMY_SOURCES:
-        raise _fail(("taxonomy_source",), f"must be one of {', '.join(TAXONOMY_SOURCES)}, got {source!r}")
-    if not _present(upload):
-        if source in ("google", "paths"):
-            raise _fail(
-                ("taxonomy_file",), f"taxonomy_source {source!r} needs a taxonomy_file upload", "missing"
-            )
-        return {"source": "labels"}
-    if source == "labels":
-        raise _fail(
-            ("taxonomy_source",),
-            "taxonomy_source 'labels' uses the rows' own categories: "
-            "drop taxonomy_file or set taxonomy_source to 'google' or 'paths'",
-        )
-    try:
-        text = (await upload.read()).decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise _fail(("taxonomy_file",), f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.strip().startswith("#")]
-    source = source or ("google" if lines and _GOOGLE_LINE.match(lines[0]) else "paths")
-    name = upload.filename or source
-    if source == "google":
-        return {"source": "google", "text": text, "name": name}
-    return {"source": "paths", "paths": lines, "name": name}
+async def _option_values(form: FormData, fields: dict[str, str]) -> dict[str, Any]:
+    """The use case's options: the ``options`` JSON object, then each other form field."""
+    options: dict[str, Any] = {}
+    if "options" in fields:
+        try:
+            options = json.loads(fields["options"])
+        except ValueError as exc:
+            raise _fail(("options",), f"not a JSON object: {exc}") from None
+        if not isinstance(options, dict):
+            raise _fail(("options",), "must be a JSON object of the use case's options")
+    for name in sorted(set(form.keys()) - {*TEXT_FIELDS, "file"}):
+        value = form.get(name)
+        if isinstance(value, UploadFile):
+            if not _present(value):
+                continue
+            try:
+                options[name] = (await value.read()).decode("utf-8-sig")
+            except UnicodeDecodeError as exc:
+                raise _fail((name,), f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+            options.setdefault("_filenames", {})[name] = value.filename
+        elif isinstance(value, str) and value.strip():
+            options[name] = value
+    return options
 
 
-async def parse_upload(form: FormData) -> tuple[RunCreate, str]:
-    """Validate the form and read the catalog; returns the request and the dataset source."""
-    known = FILE_FIELDS + TEXT_FIELDS
-    unknown = sorted(set(form.keys()) - set(known))
-    if unknown:
-        raise invalid(
-            [
-                error((k,), f"unknown form field {k!r}; known fields: {', '.join(known)}", "extra_forbidden")
-                for k in unknown
-            ]
-        )
+async def parse_upload(form: FormData) -> tuple[RunCreate, str, frozenset[str]]:
+    """Validate the form and read the file; returns the request, the dataset source and the names
+    of the option fields (to name them in errors)."""
     for name in TEXT_FIELDS:
         if isinstance(form.get(name), UploadFile):
             raise _fail((name,), f"{name!r} must be a text field, not a file")
     fields = {k: v for k in TEXT_FIELDS if isinstance(v := form.get(k), str) and v.strip()}
+    use_case_name = fields.get("use_case") or registry.DEFAULT
+    use_case = registry.get(use_case_name)  # InputError -> 422 on use_case
+    known = ("file", *TEXT_FIELDS, *use_case.option_names())
+    if unknown := sorted(set(form.keys()) - set(known)):
+        entries = [
+            error((k,), f"unknown form field {k!r}; known fields: {', '.join(known)}", "extra_forbidden")
+            for k in unknown
+        ]
+        raise invalid(entries)
     upload = form.get("file")
     if not _present(upload):
-        raise _fail(("file",), "Field required: upload the catalog (CSV, JSONL or JSON) as 'file'", "missing")
+        raise _fail(("file",), "Field required: upload the data (CSV, JSONL or JSON) as 'file'", "missing")
     if not isinstance(upload, UploadFile):
         raise _fail(("file",), "'file' must be a file upload (CSV, JSONL or JSON), not a text field")
     fmt = fields.get("format")
     if fmt is not None and fmt not in FORMATS:
         raise _fail(("format",), f"must be one of {', '.join(FORMATS)}, got {fmt!r}")
-    taxonomy = await _taxonomy(form.get("taxonomy_file"), fields.get("taxonomy_source"))
+    raw_options = await _option_values(form, fields)
+    option_fields = frozenset(k for k in form.keys() if k not in (*TEXT_FIELDS, "file"))
+    options = use_case.form_options(raw_options)  # InputError naming the field
     data = await upload.read()
-    fmt_ = cast("Format | None", fmt)
-    rows = await run_in_threadpool(read_catalog, data, fmt_, filename=upload.filename)  # CatalogError: 422
+    rows = await run_in_threadpool(use_case.read_file, data, cast("Format | None", fmt), upload.filename)
+    params: dict[str, Any] = {
+        k: fields[k] for k in ("temperature", "seed", "cache", "max_cost_usd") if k in fields
+    }
     payload = {
+        "use_case": use_case_name,
         "model": fields.get("model"),
-        "rows": rows,
-        "taxonomy": taxonomy,
+        "rows": [r if isinstance(r, dict) else r.model_dump() for r in rows],
+        "options": options,
         "prompt": {
-            k: fields[f]
-            for k, f in (
-                ("system", "prompt_system"),
-                ("user", "prompt_user"),
-                ("max_candidates", "max_candidates"),
-            )
-            if f in fields
+            k: fields[f] for k, f in (("system", "prompt_system"), ("user", "prompt_user")) if f in fields
         },
         "experiment": fields.get("experiment"),
         "dataset_name": fields.get("dataset_name") or upload.filename,
         "limit": fields.get("limit"),
         "max_tokens": fields.get("max_tokens"),
+        **params,
     }
     try:
         req = RunCreate.model_validate(payload)
     except ValidationError as exc:
-        has_file = taxonomy["source"] != "labels"
-        raise invalid(validation_errors(exc, lambda loc: form_loc(loc, has_file))) from None
-    return req, upload.filename or "upload"
+        raise invalid(validation_errors(exc, lambda loc: form_loc(loc, option_fields))) from None
+    return req, upload.filename or "upload", option_fields

@@ -23,10 +23,10 @@ def worker(
     hostname: Annotated[str, typer.Option("--hostname", "-n")] = "labrun@%h",
 ) -> None:
     """Run a Celery worker: a thread pool keeps many I/O-bound provider calls in flight."""
-    from cli.services import ensure_services
+    from labrun.cli.services import ensure_services
 
     settings = ensure_services()
-    from worker.app import app as celery_app
+    from labrun.worker.app import app as celery_app
 
     celery_app.worker_main(
         [
@@ -55,10 +55,12 @@ def api(
     """Serve the submission API (OpenAPI at /docs)."""
     import uvicorn
 
-    from cli.services import ensure_services
+    from labrun.cli.services import ensure_services
 
     ensure_services()
-    uvicorn.run("api.main:create_app", factory=True, host=host, port=port, workers=workers, log_level="info")
+    uvicorn.run(
+        "labrun.api.main:create_app", factory=True, host=host, port=port, workers=workers, log_level="info"
+    )
 
 
 def fake_llm(
@@ -73,7 +75,7 @@ def fake_llm(
     fail_mode: Annotated[str | None, typer.Option(help="quota|auth|bad_request: fail every request")] = None,
 ) -> None:
     """A loopback server speaking the OpenAI and Anthropic wire formats (for tests and benchmarks)."""
-    from shared.fake_llm.server import FakeServerConfig, serve
+    from labrun.shared.testing.fake_llm_server.run import FakeServerConfig, serve
 
     config = FakeServerConfig(
         rpm=rpm,
@@ -91,11 +93,40 @@ def fake_llm(
     serve(config, host=host, port=port)
 
 
-def flower(port: Annotated[int, typer.Option()] = 5555) -> None:
-    """Flower monitoring for the labrun workers."""
-    from cli.services import ensure_services
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+FLOWER_MAX_TASKS = 10_000  # tasks Flower keeps in memory (its default is unbounded for our 100k-task runs)
 
+
+def flower(
+    port: Annotated[int, typer.Option(envvar="LABRUN_FLOWER_PORT")] = 5555,
+    host: Annotated[
+        str, typer.Option(envvar="LABRUN_FLOWER_HOST", help="Address to bind (default: loopback only)")
+    ] = "127.0.0.1",
+    basic_auth: Annotated[
+        str | None,
+        typer.Option(
+            envvar="LABRUN_FLOWER_BASIC_AUTH",
+            help="user:password[,user2:password2]; required when binding beyond loopback",
+        ),
+    ] = None,
+    max_tasks: Annotated[int, typer.Option(min=100, help="Tasks kept in memory")] = FLOWER_MAX_TASKS,
+) -> None:
+    """Flower monitoring for the labrun workers (start workers with -E / LABRUN_WORKER_EVENTS to see
+    tasks; each shows its run and datapoint)."""
+    from labrun.cli.services import ensure_services
+
+    if host not in LOOPBACK and not basic_auth:
+        raise typer.BadParameter(
+            "binding Flower beyond loopback needs --basic-auth user:password (or LABRUN_FLOWER_BASIC_AUTH)",
+            param_hint="--host",
+        )
+    if basic_auth and any(":" not in pair or not pair.split(":", 1)[1] for pair in basic_auth.split(",")):
+        raise typer.BadParameter("expected user:password[,user2:password2]", param_hint="--basic-auth")
     ensure_services()
-    from worker.app import app as celery_app
+    from labrun.worker.app import app as celery_app
 
-    celery_app.start(["flower", f"--port={port}"])
+    typer.echo(
+        f"flower on http://{host}:{port}" + (" (basic auth)" if basic_auth else " (no auth: loopback only)")
+    )
+    args = ["flower", f"--address={host}", f"--port={port}", f"--max_tasks={max_tasks}"]
+    celery_app.start(args + ([f"--basic-auth={basic_auth}"] if basic_auth else []))

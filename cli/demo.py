@@ -12,7 +12,14 @@ from typing import Annotated
 
 import typer
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+from labrun.shared.runs.lifecycle import RunStatus
+
+
+def examples_dir() -> Path:
+    """The sample files, from the source tree or from the installed wheel alike."""
+    import labrun.examples
+
+    return Path(labrun.examples.__file__).parent
 
 
 def demo(
@@ -23,17 +30,17 @@ def demo(
     concurrency: Annotated[int, typer.Option(min=1, help="Worker threads")] = 32,
 ) -> None:
     """Classify a 300-product real catalog sample end to end and print the metrics."""
-    from cli import display
-    from cli.inputs import build_request
-    from cli.services import ensure_services, is_embedded, start_worker, wait_for_worker, workers_alive
-    from shared import embedded
-    from shared.runs.export import export_run
-    from shared.runs.service import submit
+    from labrun.cli import display
+    from labrun.cli.inputs import build_request
+    from labrun.cli.services import ensure_services, is_embedded, start_worker, wait_for_worker, workers_alive
+    from labrun.shared.runs.export import export_run
+    from labrun.shared.runs.service import submit
+    from labrun.shared.storage import embedded
 
-    catalog = EXAMPLES / "bigbasket-300.csv"
-    taxonomy = EXAMPLES / "bigbasket-taxonomy.txt"
+    catalog = examples_dir() / "bigbasket-300.csv"
+    taxonomy = examples_dir() / "bigbasket-taxonomy.txt"
     embedded_mode = is_embedded()
-    from shared.config import get_settings
+    from labrun.shared.core.config import get_settings
 
     already_running = embedded.running(get_settings().home.expanduser())
     settings = ensure_services()
@@ -43,11 +50,13 @@ def demo(
         proc = start_worker(settings.home.expanduser(), concurrency=concurrency, detached=False)
         wait_for_worker()
     try:
-        req = build_request(catalog, model, taxonomy, limit, None, "demo", 300)
+        req = build_request(
+            catalog, model, limit, "demo", options=[f"taxonomy=@{taxonomy}", "max_candidates=300"]
+        )
         created = submit(req, source=catalog.name)
         typer.echo(f"run {created.run_id}: {created.n_total} products of {catalog.name} via model '{model}'")
         run = display.watch(created.run_id, timeout_s=1800)
-        from cli.commands_runs import show
+        from labrun.cli.commands_runs import show
 
         show(run.id)
         path = export_run(run.id, out)
@@ -58,5 +67,5 @@ def demo(
             proc.wait(30)
         if embedded_mode and not keep_services and not already_running:
             embedded.stop(settings.home.expanduser())
-    if run.status not in ("succeeded", "partial"):
+    if not RunStatus(run.status).has_results:
         raise typer.Exit(1)

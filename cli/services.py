@@ -9,16 +9,21 @@ import sys
 import time
 from pathlib import Path
 
-from shared import embedded
-from shared.config import Settings, get_settings
-from shared.db import session as db_session
+from labrun.cli import worker_env
+from labrun.shared.core.config import Settings, get_settings
+from labrun.shared.storage import embedded
+from labrun.shared.storage.db import session as db_session
 
 
 def ensure_services(*, migrate: bool | None = None) -> Settings:
     """Resolve URLs (starting embedded services when unset) and export them for child processes.
 
     Embedded databases are migrated automatically; a configured one only when ``migrate`` is True.
+    In remote mode (``LABRUN_API_URL`` without the services' settings) the command is refused.
     """
+    from labrun.cli.remote import local_only
+
+    local_only()
     settings = get_settings()
     was_embedded = settings.database_url is None
     urls = embedded.resolve(settings)
@@ -28,7 +33,7 @@ def ensure_services(*, migrate: bool | None = None) -> Settings:
     get_settings.cache_clear()
     db_session.reset()
     if migrate or (migrate is None and was_embedded):
-        from shared.db.migrate import upgrade
+        from labrun.shared.storage.db.migrate import upgrade
 
         upgrade()
     return get_settings()
@@ -40,7 +45,7 @@ def is_embedded() -> bool:
 
 
 def workers_alive(timeout: float = 1.0) -> int:
-    from shared.queue import client_app
+    from labrun.shared.storage.broker import client_app
 
     return len(client_app().control.ping(timeout=timeout) or [])
 
@@ -53,7 +58,7 @@ def start_worker(home: Path, concurrency: int = 32, *, detached: bool = True) ->
         [
             sys.executable,
             "-m",
-            "cli.main",
+            "labrun.cli.main",
             "worker",
             "--concurrency",
             str(concurrency),
@@ -66,6 +71,7 @@ def start_worker(home: Path, concurrency: int = 32, *, detached: bool = True) ->
         env=os.environ.copy(),
     )
     (home / "worker.pid").write_text(str(proc.pid))
+    worker_env.write(home, worker_env.current())
     return proc
 
 
@@ -78,10 +84,20 @@ def wait_for_worker(timeout: float = 60.0) -> None:
 
 
 def ensure_worker(settings: Settings) -> bool:
-    """Embedded mode runs its own worker: start one unless a worker already answers."""
+    """Embedded mode runs its own worker: start one unless a worker already answers. The worker it
+    started earlier is restarted when the environment it was started with differs (endpoints,
+    keys by fingerprint, models file, settings, code): it would call the old endpoint."""
+    home = settings.home.expanduser()
     if workers_alive():
-        return False
-    start_worker(settings.home.expanduser())
+        old = worker_env.read(home)
+        changed = worker_env.differences(old, worker_env.current()) if old is not None else []
+        if not changed or not (home / "worker.pid").exists():
+            return False
+        print(
+            f"restarting the embedded worker; changed since it started: {', '.join(changed)}", file=sys.stderr
+        )
+        stop_worker(home)
+    start_worker(home)
     wait_for_worker()
     return True
 

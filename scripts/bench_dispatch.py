@@ -26,8 +26,8 @@ def main() -> None:
     import redis
     from celery._state import _set_task_join_will_block
 
-    from worker.app import app
-    from worker.dispatch import send_chord
+    from labrun.worker.app import app
+    from labrun.worker.dispatch import send_chord
 
     _set_task_join_will_block(True)  # as inside a worker: no result subscriptions
     r = redis.Redis.from_url(args.redis)

@@ -1,1 +1,2 @@
-"""Code shared by the labrun API, workers and CLI: settings, database, schemas, storage, use cases."""
+"""Code shared by the labrun API, workers and CLI, in floors: ``core`` (settings, the call contract),
+``storage``, ``usecases``, ``runs``; beside them ``client`` and ``testing``."""

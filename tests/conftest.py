@@ -56,8 +56,8 @@ def s3_endpoint():
 @pytest.fixture
 def settings_env(monkeypatch, database_url, redis_url, tmp_path):
     """Point labrun at the test services (database, Redis, a local artifact dir)."""
-    from shared.config import get_settings
-    from shared.db import session
+    from labrun.shared.core.config import get_settings
+    from labrun.shared.storage.db import session
 
     monkeypatch.setenv("LABRUN_DATABASE_URL", database_url)
     monkeypatch.setenv("LABRUN_REDIS_URL", redis_url)

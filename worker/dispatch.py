@@ -3,55 +3,41 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterable
-from datetime import UTC, datetime
 
 from celery import Celery
-from redis import Redis
-from sqlalchemy import select
 
-from shared.db.models import Datapoint, Prediction, Run
-from shared.db.session import session_scope
-from shared.queue import TASK_FINALIZE, TASK_PREDICT
-from worker.chords import publish_chord
+from labrun.shared.runs import events, lifecycle, progress
+from labrun.shared.runs.lifecycle import RunStatus
+from labrun.shared.storage.broker import TASK_FINALIZE, TASK_PREDICT
+from labrun.shared.storage.db.models import Datapoint, Run
+from labrun.shared.storage.db.queries import missing_datapoints, run_datapoints
+from labrun.worker import release
+from labrun.worker.cache_prefill import answer_from_cache
+from labrun.worker.chords import publish_chord, setup_chord
+from labrun.worker.context import WorkerContext
 
 
-def datapoint_ids(run_id: str, *, only_missing: bool = False) -> list[int]:
-    with session_scope() as s:
+def datapoint_ids(ctx: WorkerContext, run_id: str, *, only_missing: bool = False) -> list[int]:
+    with ctx.db.session() as s:
         run = s.get(Run, run_id)
         if run is None:
             raise LookupError(f"run {run_id} not found")
-        q = (
-            select(Datapoint.id)
-            .where(Datapoint.dataset_id == run.dataset_id)
-            .order_by(Datapoint.position)
-            .limit(run.n_total)
-        )
-        ids = list(s.scalars(q))
-        if only_missing:
-            done = set(s.scalars(select(Prediction.datapoint_id).where(Prediction.run_id == run_id)))
-            ids = [i for i in ids if i not in done]
-        return ids
+        q = missing_datapoints(run) if only_missing else run_datapoints(run, Datapoint.id)
+        return list(s.scalars(q))
 
 
-def mark_running(run_id: str) -> str | None:
-    """queued -> running. Returns the status the run had, or None if it does not exist."""
-    with session_scope() as s:
-        run = s.get(Run, run_id, with_for_update=True)
-        if run is None:
-            return None
-        before = run.status
-        if before == "queued":
-            run.status, run.started_at = "running", datetime.now(UTC)
-        return before
-
-
-def send_chord(app: Celery, run_id: str, ids: Iterable[int]) -> str:
-    """One ``labrun.predict`` per datapoint, closed by ``labrun.finalize``.
+def send_chord(app: Celery, run_id: str, ids: Iterable[int], *, recover: bool = False) -> str:
+    """One ``labrun.predict`` per datapoint, closed by ``labrun.finalize``. ``recover``: the
+    datapoints may have been answered already (a re-dispatch): predict looks for stored answers.
 
     The header's results are not stored (``ignore_result``): predict returns nothing and rows live
     in Postgres. The Redis backend still counts each header task towards the chord."""
-    header = [app.signature(TASK_PREDICT, args=(run_id, dp_id), ignore_result=True) for dp_id in ids]
+    kwargs = {"recover": True} if recover else {}
+    header = [
+        app.signature(TASK_PREDICT, args=(run_id, dp_id), kwargs=kwargs, ignore_result=True) for dp_id in ids
+    ]
     body = app.signature(TASK_FINALIZE, args=(run_id,), immutable=True)
     return publish_chord(app, header, body)
 
@@ -60,16 +46,36 @@ def dispatched_key(run_id: str) -> str:
     return f"labrun:dispatched:{run_id}"
 
 
-def dispatch_run(app: Celery, run_id: str, redis_client: Redis) -> int:
-    """Enqueue the run's tasks once; returns how many were sent.
+def dispatch_run(ctx: WorkerContext, app: Celery, run_id: str, hostname: str | None = None) -> int:
+    """Start the run: answer what the response cache holds in bulk (worker/cache_prefill.py), set
+    the chord up for the rest and hand it to the releaser (worker/release.py), which publishes its
+    tasks window by window in fair shares with the other runs; publishes the first window now.
+    Returns the run's size.
 
-    A re-delivered dispatch (the worker died while sending) finds the run ``running`` without the
-    "dispatched" mark and sends the chord again: datapoints already done are skipped by predict.
+    A re-delivered dispatch (the worker died while setting up) finds the run ``running`` without
+    the "dispatched" mark and sets a new chord up for the datapoints that still lack a row.
     """
-    before = mark_running(run_id)
-    if before not in ("queued", "running", "cancelled") or redis_client.exists(dispatched_key(run_id)):
+    with ctx.db.session() as s:
+        before = lifecycle.start(s, run_id)
+        run = s.get(Run, run_id)
+        n_total = run.n_total if run is not None else 0
+    if before not in (*lifecycle.ACTIVE, RunStatus.CANCELLED) or ctx.redis.exists(dispatched_key(run_id)):
         return 0
-    ids = [] if before == "cancelled" else datapoint_ids(run_id)  # cancelled early: just finalize
-    send_chord(app, run_id, ids)
-    redis_client.set(dispatched_key(run_id), 1, ex=30 * 24 * 3600)
-    return len(ids)
+    body = app.signature(TASK_FINALIZE, args=(run_id,), immutable=True)
+    remaining = 0
+    if before is not RunStatus.CANCELLED and n_total > 0:
+        cached = answer_from_cache(ctx, run_id, hostname or socket.gethostname())
+        if cached:
+            events.record(ctx.db, run_id, "dispatch", "answered from the response cache", datapoints=cached)
+        with ctx.db.session() as s:  # the run's live counters start from its rows
+            done = progress.from_rows(s, run_id)
+        progress.seed(ctx.redis, run_id, done)
+        remaining = n_total - done.done
+    if remaining <= 0:  # cancelled before it started, empty, or all answered: just finalize
+        body.apply_async()
+    else:
+        group_id = setup_chord(app, remaining, body)
+        release.register(ctx.redis, run_id, group_id, dict(body), remaining)
+        release.tick(ctx, app)
+    ctx.redis.set(dispatched_key(run_id), 1, ex=30 * 24 * 3600)
+    return n_total

@@ -11,7 +11,7 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
-from worker.providers.base import ERROR_TYPES, ProviderError
+from labrun.worker.providers.base import ERROR_TYPES, ProviderError
 
 RETRYABLE = frozenset({"rate_limited", "overloaded", "server_error", "timeout", "connection"})
 NEVER_RETRIED = frozenset(

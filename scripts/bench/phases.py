@@ -9,7 +9,7 @@ from typing import Any
 
 from bench import baseline, measure, probes, workload
 from bench.stack import ALIAS, Options, Stack, start_labrun
-from shared.client import FINAL_STATUSES, LabrunClient
+from labrun.shared.client import LabrunClient
 
 
 def run_baseline(st: Stack, items: list[workload.Item], concurrency: int) -> dict[str, Any]:
@@ -59,9 +59,10 @@ def run_labrun(st: Stack, opts: Options, catalog: Path, timeout: float) -> tuple
                 max_candidates=s.max_candidates,
                 experiment="bench-ratelimit",
                 dataset_name=f"bench-{s.name}",
+                cache="off",  # every call reaches the provider: the limiter is what is measured
             )["run_id"]
             deadline = t0 + timeout
-            while (run := lab.get_run(run_id))["status"] not in FINAL_STATUSES:
+            while not (run := lab.get_run(run_id))["final"]:
                 if time.monotonic() > deadline:
                     break
                 time.sleep(0.5)

@@ -9,7 +9,7 @@ from typing import Any
 
 import redis
 
-from worker.ratelimit.keys import keys_for
+from labrun.worker.ratelimit.keys import keys_for
 
 SCOPE = "model:openai:gpt-4o-mini"  # limits.scope "model" of the gpt4o_mini alias
 

@@ -63,7 +63,7 @@ def checks(s: Scenario, r: dict[str, Any]) -> list[tuple[str, bool, str]]:
     once = lab["attempts_max"] == 1 and lab["attempts_min"] == 1
     return [
         ("attempts == 1 on every row", once, f"attempts {lab['attempts_min']}..{lab['attempts_max']}"),
-        ("run ends partial", r["status"] == "partial", r["status"]),
+        ("run ends failed (no datapoint succeeded)", r["status"] == "failed", r["status"]),
         (
             f"error_type {s.fail_mode} on every row",
             lab["error_types"] == {s.fail_mode: lab["n"]},
@@ -133,7 +133,7 @@ def table(s: Scenario, runs: list[dict[str, Any]]) -> str:
 
 
 def _labrun_burst(s: Scenario) -> str:
-    from shared.llm.catalog import RateLimits
+    from labrun.shared.core.catalog import RateLimits
 
     return f" (labrun {s.labrun_burst_s or RateLimits().burst_seconds}s)"
 

@@ -67,8 +67,8 @@ TARGETS = {
     "tpm": "sustained >= 90% of the tpm limit; 429s <= 1%; 0 lost; 0 duplicated",
     "nolimit": "throughput >= 0.75x the asyncio baseline; 0 lost; 0 duplicated",
     "errors": "exactly one row per datapoint; >= 99.9% succeeded",
-    "quota": "attempts == 1 on every row; run partial; error type quota",
-    "auth": "attempts == 1 on every row; run partial; error type auth",
+    "quota": "attempts == 1 on every row; run failed; error type quota",
+    "auth": "attempts == 1 on every row; run failed; error type auth",
 }
 
 

@@ -20,7 +20,7 @@ import yaml
 
 from bench import procs
 from bench.scenarios import Scenario
-from shared.config import BUNDLED_MODELS_FILE
+from labrun.shared.core.config import BUNDLED_MODELS_FILE
 
 LABRUN = str(Path(sys.executable).parent / "labrun")
 ALIAS = "gpt4o_mini"
@@ -60,7 +60,8 @@ def write_models(path: Path, scenario: Scenario) -> None:
 def _child_env(extra: dict[str, str]) -> dict[str, str]:
     """Our environment without any LABRUN_/OPENAI_/ANTHROPIC_ setting (no stray limit overrides)."""
     base = {k: v for k, v in os.environ.items() if not k.startswith(("LABRUN_", "OPENAI_", "ANTHROPIC_"))}
-    return {**base, **extra}
+    # the benchmarks' API is a single user's: no key (the per-key limits would pace them too)
+    return {**base, "LABRUN_API_AUTH": "off", **extra}
 
 
 def _admin(opts: Options, sql: str) -> None:

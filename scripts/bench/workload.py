@@ -1,5 +1,6 @@
-"""The workload: the catalog's first N rows, rendered exactly as ``worker/predict.py`` renders them
-(labels taxonomy over the whole file, lexical shortlist, default template), as OpenAI request bodies."""
+"""The workload: the catalog's first N rows, rendered exactly as the assign-cat use case renders them
+(``AssignCatRun.request``: labels taxonomy over the whole file, lexical shortlist, default template),
+as OpenAI request bodies."""
 
 from __future__ import annotations
 
@@ -7,10 +8,10 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from shared.assign_cat.catalog_io import read_catalog
-from shared.assign_cat.prompt import PromptTemplate, render
-from shared.assign_cat.taxonomy import Taxonomy
-from shared.fake_llm.brain import count_tokens
+from labrun.shared.core.fake_model import count_tokens
+from labrun.shared.usecases.assign_cat.catalog import read_catalog
+from labrun.shared.usecases.assign_cat.prompt import PromptTemplate, render
+from labrun.shared.usecases.assign_cat.taxonomy import Taxonomy
 
 MODEL_ID = "gpt-4o-mini"  # the gpt4o_mini alias
 MAX_TOKENS = 64  # models.yaml defaults.max_tokens
@@ -62,5 +63,13 @@ def same_prompts(items: list[Item], stored: dict[str, dict]) -> tuple[int, int]:
         if item is None or not req:
             continue
         compared += 1
-        differ += (req.get("system"), req.get("user")) != (item.system, item.user)
+        differ += _system_user(req) != (item.system, item.user)
     return compared, differ
+
+
+def _system_user(req: dict) -> tuple[str | None, str | None]:
+    """A stored request's prompts: ``ChatRequest.as_dict()`` keeps a message list."""
+    if "messages" not in req:  # the request shape before the call contract
+        return req.get("system"), req.get("user")
+    by_role = {m["role"]: m["content"] for m in req["messages"]}
+    return by_role.get("system"), by_role.get("user")

@@ -7,32 +7,24 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from shared.db.models import Datapoint, Experiment, Metric, Prediction, Run
-from shared.errors import NotFound
-from shared.schemas import MetricOut, PredictionOut, PredictionPage, RunCounts, RunOut
+from labrun.shared.core.errors import NotFound
+from labrun.shared.core.schemas import MetricOut, PredictionOut, PredictionPage, RunCounts, RunOut
+from labrun.shared.runs import progress
+from labrun.shared.runs.lifecycle import RunStatus
+from labrun.shared.storage.db.models import Datapoint, Experiment, Metric, Prediction, Run
 
 
 def run_out(session: Session, run: Run) -> RunOut:
-    n, n_ok, cost, first, last = session.execute(
-        select(
-            func.count(),
-            func.count().filter(Prediction.status == "succeeded"),
-            func.coalesce(func.sum(Prediction.cost_usd), 0),
-            func.min(Prediction.started_at),
-            func.max(Prediction.finished_at),
-        ).where(Prediction.run_id == run.id)
-    ).one()
-    errors = dict(
-        session.execute(
-            select(Prediction.error_type, func.count())
-            .where(Prediction.run_id == run.id, Prediction.error_type.is_not(None))
-            .group_by(Prediction.error_type)
-        ).all()
-    )
+    """A run with its live progress: a running run's counters from Redis (O(1), shared/runs/
+    progress.py) when they are trusted, else (and for every final run) aggregated from its rows."""
+    p = _live(run) if run.status == RunStatus.RUNNING else None
+    if p is None:
+        p = progress.from_rows(session, run.id)
+    n, n_ok, cost, first, last, errors = p.done, p.ok, p.cost_usd, p.first, p.last, p.errors
     rate = eta = None
     if n and first and last and last > first:
         rate = n / (last - first).total_seconds()
-        if run.status == "running":
+        if run.status == RunStatus.RUNNING:
             eta = (run.n_total - n) / rate
     experiment = session.scalar(select(Experiment.name).where(Experiment.id == run.experiment_id))
     return RunOut(
@@ -41,6 +33,7 @@ def run_out(session: Session, run: Run) -> RunOut:
         use_case=run.use_case,
         model_alias=run.model_alias,
         status=run.status,
+        final=RunStatus(run.status).final,
         counts=RunCounts(total=run.n_total, done=n, succeeded=n_ok, failed=n - n_ok, pending=run.n_total - n),
         progress=n / run.n_total if run.n_total else 1.0,
         cost_usd=float(cost or 0),
@@ -51,7 +44,17 @@ def run_out(session: Session, run: Run) -> RunOut:
         started_at=run.started_at,
         finished_at=run.finished_at,
         error=run.error,
+        events=run.events or [],
     )
+
+
+def _live(run: Run) -> progress.Progress | None:
+    try:
+        from labrun.shared.storage.broker import client_app
+
+        return progress.read(client_app().backend.client, run.id)
+    except Exception:  # Redis away: the rows answer, slower
+        return None
 
 
 def get_run(session: Session, run_id: str) -> RunOut:
@@ -61,9 +64,14 @@ def get_run(session: Session, run_id: str) -> RunOut:
     return run_out(session, run)
 
 
-def list_runs(session: Session, limit: int = 50, offset: int = 0) -> list[RunOut]:
-    runs = session.scalars(select(Run).order_by(Run.created_at.desc()).limit(limit).offset(offset))
-    return [run_out(session, r) for r in runs]
+def list_runs(
+    session: Session, limit: int = 50, offset: int = 0, project_id: int | None = None
+) -> list[RunOut]:
+    """Newest first; ``project_id``: only that project's runs (None: every run)."""
+    q = select(Run).order_by(Run.created_at.desc()).limit(limit).offset(offset)
+    if project_id is not None:
+        q = q.where(Run.project_id == project_id)
+    return [run_out(session, r) for r in session.scalars(q)]
 
 
 def list_predictions(

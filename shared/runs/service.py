@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from labrun.shared.core.schemas import RunCreate, RunCreated
+from labrun.shared.runs import lifecycle
+from labrun.shared.runs.create import create_run
+from labrun.shared.storage.broker import TASK_DISPATCH, client_app
+from labrun.shared.storage.db.models import Run
+from labrun.shared.storage.db.session import session_scope
+from labrun.shared.usecases import registry
 
-from sqlalchemy import update
 
-from shared.db.models import FINAL_RUN_STATUSES, Run
-from shared.db.session import session_scope
-from shared.errors import NotFound
-from shared.queue import TASK_DISPATCH, client_app
-from shared.runs.create import create_run
-from shared.schemas import RunCreate, RunCreated
+def _warnings(run: Run) -> list[str]:
+    return registry.get(run.use_case).warnings(run.config or {})
 
 
 def enqueue(run_id: str) -> None:
@@ -19,11 +20,12 @@ def enqueue(run_id: str) -> None:
     client_app().send_task(TASK_DISPATCH, args=[run_id])
 
 
-def submit(req: RunCreate, *, source: str | None = None) -> RunCreated:
-    """Create the run in one transaction, then enqueue it. Raises InputError on bad input."""
+def submit(req: RunCreate, *, source: str | None = None, project_id: int | None = None) -> RunCreated:
+    """Create the run in one transaction, then enqueue it. Raises InputError on bad input.
+    ``project_id``: the submitting API key's project (None: the operator's run)."""
     with session_scope() as s:
-        run = create_run(s, req, source=source)
-        created = RunCreated(run_id=run.id, status=run.status, n_total=run.n_total)
+        run = create_run(s, req, source=source, project_id=project_id)
+        created = RunCreated(run_id=run.id, status=run.status, n_total=run.n_total, warnings=_warnings(run))
     try:
         enqueue(created.run_id)
     except Exception as exc:  # broker down: say so on the run instead of leaving it queued forever
@@ -32,28 +34,29 @@ def submit(req: RunCreate, *, source: str | None = None) -> RunCreated:
     return created
 
 
+def submit_many(reqs: list[RunCreate], *, source: str | None = None) -> list[RunCreated]:
+    """Create several runs (a sweep's cells) in one transaction, so a bad cell creates none, then
+    enqueue them all: they run side by side in fair shares (the releaser) under the global limits."""
+    with session_scope() as s:
+        runs = [create_run(s, req, source=source) for req in reqs]
+        created = [
+            RunCreated(run_id=r.id, status=r.status, n_total=r.n_total, warnings=_warnings(r)) for r in runs
+        ]
+    for c in created:
+        try:
+            enqueue(c.run_id)
+        except Exception as exc:
+            mark_enqueue_failed(c.run_id, f"could not enqueue the run: {exc}")
+            raise
+    return created
+
+
 def mark_enqueue_failed(run_id: str, reason: str) -> bool:
     """The run could not be enqueued (by the API, or by the worker's dispatch): it ends ``failed``
-    with the reason instead of staying queued or running forever. Only a run that is still queued
-    or running changes; returns whether it did."""
-    stmt = (
-        update(Run)
-        .where(Run.id == run_id, Run.status.in_(("queued", "running")))
-        .values(status="failed", error=reason[:2000], finished_at=datetime.now(UTC))
-        .returning(Run.id)
-    )
-    with session_scope() as s:
-        return s.execute(stmt).first() is not None
+    with the reason instead of staying queued or running forever."""
+    return lifecycle.fail(run_id, reason)
 
 
 def cancel(run_id: str) -> str:
     """Stop a run: workers skip its remaining datapoints; finalize keeps the status ``cancelled``."""
-    with session_scope() as s:
-        run = s.get(Run, run_id)
-        if run is None:
-            raise NotFound(run_id)
-        if run.status in FINAL_RUN_STATUSES:
-            return run.status
-        # finished_at is set by finalize, once the in-flight datapoints have settled
-        s.execute(update(Run).where(Run.id == run_id).values(status="cancelled"))
-    return "cancelled"
+    return lifecycle.cancel(run_id).value

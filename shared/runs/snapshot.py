@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from labrun.shared.core.providers import endpoint_variables, sdk_packages
+
 PACKAGES = (
     "labrun",
     "celery",
@@ -23,12 +25,11 @@ PACKAGES = (
     "alembic",
     "fastapi",
     "pydantic",
-    "openai",
-    "anthropic",
     "boto3",
     "httpx",
+    *sdk_packages(),
 )
-ENDPOINT_VARS = ("OPENAI_BASE_URL", "ANTHROPIC_BASE_URL")
+ENDPOINT_VARS = endpoint_variables()
 
 
 def _version(name: str) -> str | None:

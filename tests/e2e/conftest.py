@@ -11,7 +11,7 @@ import yaml
 
 from tests.workers import purge_queues, worker_process
 
-MODELS = yaml.safe_load((Path(__file__).resolve().parents[2] / "shared/llm/models.yaml").read_text())
+MODELS = yaml.safe_load((Path(__file__).resolve().parents[2] / "shared/core/models.yaml").read_text())
 MODELS["models"].update(
     {
         # every 4th-ish datapoint fails with a non-retried error
@@ -42,7 +42,7 @@ MODELS["models"].update(
 @pytest.fixture(scope="module")
 def fake_llm_url():
     """The project's fake LLM server (OpenAI and Anthropic wire formats) on loopback."""
-    from shared.fake_llm.server import FakeServerConfig, running_server
+    from labrun.shared.testing.fake_llm_server.run import FakeServerConfig, running_server
 
     with running_server(FakeServerConfig(latency_s=0.01)) as url:
         yield url
@@ -88,16 +88,16 @@ def e2e_env(database_url, redis_url, s3_endpoint, fake_llm_url, tmp_path_factory
 @pytest.fixture
 def labrun_env(e2e_env, monkeypatch):
     """Point the test process itself at the same services."""
-    from shared.config import get_settings
-    from shared.db import session
-    from shared.storage import get_store
+    from labrun.shared.core.config import get_settings
+    from labrun.shared.storage.artifacts import get_store
+    from labrun.shared.storage.db import session
 
     for k, v in e2e_env.items():
         monkeypatch.setenv(k, v)
     for cached in (get_settings, get_store):
         cached.cache_clear()
     session.reset()
-    from shared.queue import client_app
+    from labrun.shared.storage.broker import client_app
 
     client_app.cache_clear()
     yield e2e_env

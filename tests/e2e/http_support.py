@@ -12,8 +12,9 @@ import yaml
 from sqlalchemy import select
 
 from tests.helpers import catalog_rows, wait_run
+from tests.workers import cancel_leftover_runs
 
-MODELS = yaml.safe_load((Path(__file__).resolve().parents[2] / "shared/llm/models.yaml").read_text())
+MODELS = yaml.safe_load((Path(__file__).resolve().parents[2] / "shared/core/models.yaml").read_text())
 
 
 def alias(limits: dict, **options) -> dict:
@@ -28,7 +29,7 @@ def alias(limits: dict, **options) -> dict:
 
 @pytest.fixture(scope="module")
 def server():
-    from shared.fake_llm.server import FakeServerConfig, running_server
+    from labrun.shared.testing.fake_llm_server.run import FakeServerConfig, running_server
 
     with running_server(FakeServerConfig()) as url:
         yield url
@@ -36,6 +37,7 @@ def server():
 
 @pytest.fixture(scope="module")
 def http_env(database_url, redis_url, server, tmp_path_factory):
+    cancel_leftover_runs(database_url)
     tmp = tmp_path_factory.mktemp("limits")
     models = dict(MODELS)
     models["models"] = {
@@ -44,6 +46,8 @@ def http_env(database_url, redis_url, server, tmp_path_factory):
         "limited": alias({"requests_per_min": 600, "burst_seconds": 0.5}) | {"model": "m-limited"},
         "optimistic": alias({"requests_per_min": 60000}) | {"model": "m-optimistic"},
         "open": alias({}) | {"model": "m-open"},
+        # the fault tests' own scope: limits learned by other tests (x-ratelimit-*) never pace them
+        "faults": alias({}) | {"model": "m-faults"},
         "impatient": alias({}, timeout_s=0.3) | {"model": "m-impatient"},
     }
     (tmp / "models.yaml").write_text(yaml.safe_dump(models))
@@ -64,10 +68,10 @@ def http_env(database_url, redis_url, server, tmp_path_factory):
 
 @pytest.fixture
 def labrun(http_env, monkeypatch):
-    from shared.config import get_settings
-    from shared.db import session
-    from shared.llm import catalog
-    from shared.queue import client_app
+    from labrun.shared.core import catalog
+    from labrun.shared.core.config import get_settings
+    from labrun.shared.storage.broker import client_app
+    from labrun.shared.storage.db import session
 
     for k, v in http_env.items():
         monkeypatch.setenv(k, v)
@@ -102,13 +106,16 @@ def stats(server: str) -> dict:
 
 
 def run_rows(model: str, n: int):
-    from shared.db.models import Prediction
-    from shared.db.session import session_scope
-    from shared.runs.service import submit
-    from shared.schemas import RunCreate
+    from labrun.shared.core.schemas import RunCreate
+    from labrun.shared.runs.service import submit
+    from labrun.shared.storage.db.models import Prediction
+    from labrun.shared.storage.db.session import session_scope
 
     rows = catalog_rows("amazon-toys-200.csv", n=n)
-    created = submit(RunCreate(model=model, rows=rows, prompt={"max_candidates": 20}), source="test")
+    # cache off: these tests count provider calls, and aliases repeat within a module
+    created = submit(
+        RunCreate(model=model, rows=rows, prompt={"max_candidates": 20}, cache="off"), source="test"
+    )
     run = wait_run(created.run_id, timeout=180)
     with session_scope() as s:
         preds = s.scalars(select(Prediction).where(Prediction.run_id == run.id)).all()

@@ -17,7 +17,7 @@ def test_demo_runs_on_embedded_services(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LABRUN_", "OPENAI_", "ANTHROPIC_"))}
     env.update(LABRUN_HOME=str(tmp_path / "home"), COLUMNS="120")
     out = subprocess.run(
-        [sys.executable, "-m", "cli.main", "demo", "--limit", "60", "--out", str(tmp_path / "runs")],
+        [sys.executable, "-m", "labrun.cli.main", "demo", "--limit", "60", "--out", str(tmp_path / "runs")],
         env=env,
         capture_output=True,
         text=True,

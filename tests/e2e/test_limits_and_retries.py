@@ -41,10 +41,10 @@ def test_two_workers_share_one_global_limit(labrun, two_workers, server):
 
 
 def test_cooldown_is_shared_by_every_worker(labrun, two_workers, server):
-    from shared.llm.catalog import load_catalog
+    from labrun.shared.core.catalog import load_catalog
+    from labrun.worker.providers.http_errors import fingerprint
+    from labrun.worker.ratelimit import Limiter, scope_key
     from tests.services import redis_client
-    from worker.providers.http_errors import fingerprint
-    from worker.ratelimit import Limiter, scope_key
 
     configure(server)
     # "open" has no configured rates: a cool-down (as set after a 429) still holds every worker
@@ -76,7 +76,7 @@ def test_stricter_real_limit_is_learned_from_429s_and_headers(labrun, two_worker
 def test_non_retryable_errors_fail_fast(labrun, two_workers, server, fail_mode, error_type):
     configure(server, fail_mode=fail_mode)
     run, preds = run_rows("open", 20)
-    assert run.status == "partial"
+    assert run.status == "failed"  # no datapoint succeeded: failed, not partial
     assert {p.error_type for p in preds} == {error_type}, [(p.error_type, p.error_message) for p in preds]
     assert {p.attempts for p in preds} == {1}  # never retried
     assert stats(server)["requests"] == 20
@@ -97,7 +97,7 @@ def test_server_errors_are_retried_with_backoff(labrun, two_workers, server):
 def test_timeouts_are_retried_then_recorded(labrun, two_workers, server):
     configure(server, latency_s=1.0)
     run, preds = run_rows("impatient", 5)
-    assert run.status == "partial"
+    assert run.status == "failed"  # no datapoint succeeded: failed, not partial
     assert {p.error_type for p in preds} == {"timeout"}
     assert {p.attempts for p in preds} == {6}  # LABRUN_RETRY_MAX_ATTEMPTS
 

@@ -18,12 +18,12 @@ pytestmark = pytest.mark.e2e
 
 
 def test_s3_outage_is_retried_not_recorded_as_errors(database_url, redis_url, tmp_path, monkeypatch):
-    from shared.config import get_settings
-    from shared.db import session
-    from shared.queue import client_app
-    from shared.runs.service import submit
-    from shared.schemas import RunCreate
-    from shared.storage import get_store
+    from labrun.shared.core.config import get_settings
+    from labrun.shared.core.schemas import RunCreate
+    from labrun.shared.runs.service import submit
+    from labrun.shared.storage.artifacts import get_store
+    from labrun.shared.storage.broker import client_app
+    from labrun.shared.storage.db import session
 
     port = free_port()  # nothing listens here yet
     env = {

@@ -14,15 +14,15 @@ pytestmark = pytest.mark.e2e
 
 
 def submit(model: str, n: int, **kw):
-    from shared.runs.service import submit as submit_run
-    from shared.schemas import RunCreate
+    from labrun.shared.core.schemas import RunCreate
+    from labrun.shared.runs.service import submit as submit_run
 
     return submit_run(RunCreate(model=model, rows=catalog_rows(n=n), **kw), source="test")
 
 
 def errors_of(run_id: str) -> list:
-    from shared.db.models import Prediction
-    from shared.db.session import session_scope
+    from labrun.shared.storage.db.models import Prediction
+    from labrun.shared.storage.db.session import session_scope
 
     with session_scope() as s:
         q = select(Prediction.error_type, Prediction.error_message).where(
@@ -32,8 +32,8 @@ def errors_of(run_id: str) -> list:
 
 
 def test_200_rows_fake_provider(labrun_env, worker):
-    from shared.db.models import Metric, Prediction
-    from shared.db.session import session_scope
+    from labrun.shared.storage.db.models import Metric, Prediction
+    from labrun.shared.storage.db.session import session_scope
 
     created = submit("fake", 200)
     run = wait_run(created.run_id)
@@ -44,8 +44,9 @@ def test_200_rows_fake_provider(labrun_env, worker):
     with session_scope() as s:
         m = s.get(Metric, (run.id, "all"))
         assert m is not None and m.n == 200 and m.n_valid == 200
-        assert 0 < m.accuracy <= 1 and set(m.accuracy_by_level) == {"1", "2", "3"}
-        assert m.accuracy_by_level["1"] >= m.accuracy_by_level["3"]
+        by_level = m.extra["accuracy_by_level"]
+        assert 0 < m.accuracy <= 1 and set(by_level) == {"1", "2", "3"}
+        assert by_level["1"] >= by_level["3"]
         assert m.cost_usd > 0 and m.prompt_tokens > 0 and m.latency_p50_ms is not None
         uris = set(s.scalars(select(Prediction.raw_uri).where(Prediction.run_id == run.id)))
         assert len(uris) == 200 and all(u.startswith("s3://") for u in uris)
@@ -59,9 +60,9 @@ def test_same_run_through_real_sdks_against_fake_llm_server(labrun_env, worker, 
 
     import httpx
 
-    from shared.db.models import Metric, Prediction
-    from shared.db.session import session_scope
-    from shared.storage import get_store
+    from labrun.shared.storage.artifacts import get_store
+    from labrun.shared.storage.db.models import Metric, Prediction
+    from labrun.shared.storage.db.session import session_scope
 
     httpx.post(f"{fake_llm_url}/stats/reset")
     run = wait_run(submit(model, 50).run_id)
@@ -85,8 +86,8 @@ def test_same_run_through_real_sdks_against_fake_llm_server(labrun_env, worker, 
 
 
 def test_provider_errors_give_error_rows_and_partial_run(labrun_env, worker):
-    from shared.db.models import Metric, Prediction
-    from shared.db.session import session_scope
+    from labrun.shared.storage.db.models import Metric, Prediction
+    from labrun.shared.storage.db.session import session_scope
 
     run = wait_run(submit("fake_bad", 80).run_id)
     assert run.status == "partial"
@@ -104,8 +105,8 @@ def test_provider_errors_give_error_rows_and_partial_run(labrun_env, worker):
 
 
 def test_retried_errors_succeed_with_attempts_recorded(labrun_env, worker):
-    from shared.db.models import Prediction
-    from shared.db.session import session_scope
+    from labrun.shared.storage.db.models import Prediction
+    from labrun.shared.storage.db.session import session_scope
 
     run = wait_run(submit("fake_flaky", 20).run_id)
     assert run.status == "succeeded"
@@ -115,9 +116,9 @@ def test_retried_errors_succeed_with_attempts_recorded(labrun_env, worker):
 
 
 def test_task_delivered_twice_gives_one_row(labrun_env, worker):
-    from shared.db.models import Prediction
-    from shared.db.session import session_scope
-    from shared.queue import TASK_PREDICT, client_app
+    from labrun.shared.storage.broker import TASK_PREDICT, client_app
+    from labrun.shared.storage.db.models import Prediction
+    from labrun.shared.storage.db.session import session_scope
 
     created = submit("fake", 30)
     run = wait_run(created.run_id)
@@ -140,9 +141,9 @@ def test_task_delivered_twice_gives_one_row(labrun_env, worker):
 
 
 def test_cancel_stops_remaining_datapoints_and_keeps_status(labrun_env, worker, e2e_env, tmp_path):
-    from shared.db.models import Metric
-    from shared.db.session import session_scope
-    from shared.runs.service import cancel
+    from labrun.shared.runs.service import cancel
+    from labrun.shared.storage.db.models import Metric
+    from labrun.shared.storage.db.session import session_scope
 
     created = submit("fake_slow", 300)
     deadline = time.monotonic() + 60
@@ -160,10 +161,10 @@ def test_cancel_stops_remaining_datapoints_and_keeps_status(labrun_env, worker, 
 
 
 def test_cancel_before_dispatch_settles_the_run(labrun_env, worker):
-    from shared.db.session import session_scope
-    from shared.runs.create import create_run
-    from shared.runs.service import cancel, enqueue
-    from shared.schemas import RunCreate
+    from labrun.shared.core.schemas import RunCreate
+    from labrun.shared.runs.create import create_run
+    from labrun.shared.runs.service import cancel, enqueue
+    from labrun.shared.storage.db.session import session_scope
 
     with session_scope() as s:  # created but not yet enqueued, as if the dispatch message waits
         run_id = create_run(s, RunCreate(model="fake", rows=catalog_rows(n=10))).id
@@ -174,7 +175,7 @@ def test_cancel_before_dispatch_settles_the_run(labrun_env, worker):
 
 
 def test_redelivered_dispatch_sends_the_run_once(labrun_env, worker):
-    from shared.queue import TASK_DISPATCH, client_app
+    from labrun.shared.storage.broker import TASK_DISPATCH, client_app
 
     created = submit("fake", 20)
     run = wait_run(created.run_id, settled=True)

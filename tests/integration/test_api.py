@@ -13,10 +13,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from api.main import create_app
-from shared.client import LabrunAPIError, LabrunClient
-from shared.db.models import Datapoint, Dataset, Run
-from shared.db.session import session_scope
+from labrun.api.main import create_app
+from labrun.shared.client import LabrunAPIError, LabrunClient
+from labrun.shared.storage.db.models import Datapoint, Dataset, Run
+from labrun.shared.storage.db.session import session_scope
 
 pytestmark = pytest.mark.integration
 
@@ -32,14 +32,14 @@ CSV_HEADER = "id,title,description,brand,category\n"
 
 
 @pytest.fixture
-def client(settings_env, redis_url):
-    from shared.queue import client_app
+def client(settings_env, redis_url, project_key):
+    from labrun.shared.storage.broker import client_app
     from tests.workers import purge_queues
 
     purge_queues(redis_url)  # no leftovers of other test modules' runs
 
     client_app.cache_clear()  # the producer must use this test's broker
-    with TestClient(create_app()) as c:
+    with TestClient(create_app(), headers=project_key.headers) as c:
         yield c
     client_app.cache_clear()
 
@@ -81,7 +81,7 @@ def test_healthz_and_openapi_document_both_bodies(client):
     assert {"model", "limit", "taxonomy_source", "taxonomy_file", "prompt_user"} <= set(form["properties"])
     schemas = spec["components"]["schemas"]
     refs = re.findall(r'"#/components/schemas/(\w+)"', json.dumps(spec))
-    assert {"RunCreate", "ProductRow", "TaxonomySpec", "PromptSpec"} <= set(refs)
+    assert {"RunCreate", "PromptSpec"} <= set(refs)
     assert set(refs) <= set(schemas), "every $ref resolves"
     assert "202" in spec["paths"]["/runs"]["post"]["responses"]
     assert client.get("/docs").status_code == 200
@@ -93,7 +93,12 @@ def test_json_submit_then_inspect_list_and_cancel(client, redis_conn):
     assert r.status_code == 202, r.text
     created = r.json()
     run_id = created["run_id"]
-    assert RUN_ID.match(run_id) and created == {"run_id": run_id, "status": "queued", "n_total": 3}
+    assert RUN_ID.match(run_id) and created == {
+        "run_id": run_id,
+        "status": "queued",
+        "n_total": 3,
+        "warnings": [],
+    }
     assert redis_conn.llen(CONTROL) == queued + 1
     assert last_dispatch(redis_conn) == ("labrun.dispatch", [run_id])
     row = db_run(run_id)
@@ -205,7 +210,7 @@ BAD_REQUESTS = {
     "unknown model": (
         _json({"rows": ROWS, "model": "gpt-9"}),
         ["body", "model"],
-        "known aliases: fake, gpt4_turbo, gpt4o, gpt4o_mini",
+        "known aliases: fake, fake_small, gpt4_turbo, gpt4o, gpt4o_mini",
     ),
     "empty rows": (_json({"rows": []}), ["body", "rows"], "at least 1 item"),
     "row without title": (

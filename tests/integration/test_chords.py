@@ -7,14 +7,14 @@ import uuid
 
 import pytest
 
-from worker.chords import PUBLISH_BATCH, publish_chord
+from labrun.worker.chords import PUBLISH_BATCH, publish_chord
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
 def app(settings_env):
-    from shared.queue import make_celery
+    from labrun.shared.storage.broker import make_celery
 
     app = make_celery("test-chords")
     queue = f"test-chords-{uuid.uuid4().hex[:8]}"

@@ -4,13 +4,13 @@
 import pytest
 from sqlalchemy import select, update
 
-from shared.db.models import Run
-from shared.db.session import session_scope
-from shared.runs.create import create_run
-from shared.runs.service import mark_enqueue_failed as mark_failed
-from shared.schemas import RunCreate
+from labrun.shared.core.schemas import RunCreate
+from labrun.shared.runs import lifecycle
+from labrun.shared.runs.create import create_run
+from labrun.shared.runs.service import mark_enqueue_failed as mark_failed
+from labrun.shared.storage.db.models import Run
+from labrun.shared.storage.db.session import session_scope
 from tests.helpers import catalog_rows
-from worker.dispatch import mark_running
 
 pytestmark = pytest.mark.integration
 
@@ -18,6 +18,11 @@ pytestmark = pytest.mark.integration
 def _new_run() -> str:
     with session_scope() as s:
         return create_run(s, RunCreate(model="fake", rows=catalog_rows(n=5))).id
+
+
+def mark_running(run_id: str) -> str | None:
+    with session_scope() as s:
+        return lifecycle.start(s, run_id)
 
 
 def _status(run_id: str) -> tuple[str, str | None, bool]:
@@ -46,9 +51,9 @@ def test_a_finished_or_cancelled_run_is_never_marked_failed(settings_env, final)
 
 
 def test_submit_with_the_broker_down_leaves_a_failed_run(settings_env, monkeypatch):
-    from shared.config import get_settings
-    from shared.queue import client_app
-    from shared.runs.service import submit
+    from labrun.shared.core.config import get_settings
+    from labrun.shared.runs.service import submit
+    from labrun.shared.storage.broker import client_app
     from tests.services import free_port
 
     monkeypatch.setenv("LABRUN_REDIS_URL", f"redis://127.0.0.1:{free_port()}/0")  # nothing listens

@@ -18,20 +18,21 @@ import pytest
 import yaml
 from sqlalchemy import insert, select, update
 
-from shared.assign_cat.prompt import DEFAULT_SYSTEM, DEFAULT_USER
-from shared.assign_cat.taxonomy import Taxonomy
-from shared.db.models import Datapoint, Dataset, Prediction, Run
-from shared.db.session import session_scope
-from shared.errors import NotFound
-from shared.export import redact
-from shared.export.common import find_secret
-from shared.export.outputs import CSV_COLUMNS
-from shared.llm.catalog import parse_catalog
-from shared.runs.create import create_run
-from shared.runs.export import export_run
-from shared.runs.metrics import compute_metrics
-from shared.schemas import ProductRow, RunCreate
-from shared.storage import get_store
+from labrun.shared.core.catalog import parse_catalog
+from labrun.shared.core.errors import NotFound
+from labrun.shared.core.schemas import RunCreate
+from labrun.shared.runs.create import create_run
+from labrun.shared.runs.export import export_run, redact
+from labrun.shared.runs.export.common import find_secret
+from labrun.shared.runs.export.outputs import CSV_COLUMNS
+from labrun.shared.runs.metrics import compute_metrics
+from labrun.shared.storage.artifacts import get_store
+from labrun.shared.storage.db.models import Datapoint, Dataset, Metric, Prediction, Run
+from labrun.shared.storage.db.session import session_scope
+from labrun.shared.usecases import registry
+from labrun.shared.usecases.assign_cat.prompt import DEFAULT_SYSTEM, DEFAULT_USER
+from labrun.shared.usecases.assign_cat.schemas import ProductRow
+from labrun.shared.usecases.assign_cat.taxonomy import Taxonomy
 
 pytestmark = pytest.mark.integration
 
@@ -90,7 +91,7 @@ def _prediction(run_id: str, dp_id: int, pos: int, expected: str, wrong: str) ->
         "run_id": run_id,
         "datapoint_id": dp_id,
         "expected": expected,
-        "expected_path": expected.split(" > "),
+        "details": {"expected_path": expected.split(" > ")},
         "latency_ms": 100.0 * (pos + 1),
         "started_at": started,
         "finished_at": started + timedelta(milliseconds=100 * (pos + 1)),
@@ -112,8 +113,11 @@ def _prediction(run_id: str, dp_id: int, pos: int, expected: str, wrong: str) ->
         "status": "succeeded",
         "attempts": 1,
         "parsed": parsed,
-        "parsed_path": parsed.split(" > "),
-        "parse_method": "exact",
+        "details": {
+            "expected_path": expected.split(" > "),
+            "parsed_path": parsed.split(" > "),
+            "parse_method": "exact",
+        },
         "correct": parsed == expected,
         "finish_reason": "stop",
         "prompt_tokens": 100 + pos,
@@ -161,7 +165,7 @@ def built(env) -> BuiltRun:
             )
         )
     with session_scope() as s:
-        assert compute_metrics(s, run_id) >= 2
+        assert compute_metrics(s, run_id, registry.get("assign-cat")) >= 2
     store = get_store()
     raw = {
         f"runs/{run_id}/raw/{rows[0].id}.json": json.dumps({"response": {"text": "ok"}}).encode(),
@@ -323,7 +327,11 @@ def test_export_layout_and_contents(built: BuiltRun, tmp_path: Path) -> None:
     assert timing["started_at"] == T0.isoformat()
     assert timing["wall_seconds"] == 20.0
     assert timing["predictions"] == 9
-    assert timing["throughput_per_s"] == pytest.approx(9 / 20)
+    # the one throughput definition: rows / predictions' span (as in the metrics row)
+    assert timing["throughput_per_s"] == pytest.approx(9 / timing["predictions_span_seconds"])
+    with session_scope() as s:
+        row = s.get(Metric, (built.run_id, "all"))
+        assert row is not None and row.throughput_per_s == pytest.approx(timing["throughput_per_s"])
     lat = timing["latency_ms"]
     assert lat["n"] == 9 and lat["max"] == max(built.latencies)
     assert lat["mean"] == pytest.approx(sum(built.latencies) / 9)
@@ -401,7 +409,7 @@ def test_include_raw_copies_raw_objects(built: BuiltRun, tmp_path: Path) -> None
 def test_include_raw_from_s3(built: BuiltRun, tmp_path: Path, s3_endpoint: str, monkeypatch) -> None:
     import boto3
 
-    from shared.config import get_settings
+    from labrun.shared.core.config import get_settings
 
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")

@@ -7,9 +7,9 @@ from contextlib import ExitStack
 import httpx
 import pytest
 
-from shared.fake_llm.brain import answer
-from shared.fake_llm.config import FakeServerConfig, sample_latency
-from shared.fake_llm.server import running_server
+from labrun.shared.core.fake_model import answer
+from labrun.shared.testing.fake_llm_server.config import FakeServerConfig, sample_latency
+from labrun.shared.testing.fake_llm_server.run import running_server
 
 pytestmark = pytest.mark.integration
 

@@ -9,8 +9,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from shared.llm.catalog import load_catalog
-from worker.providers import ChatRequest, provider_class
+from labrun.shared.core.calls import Message
+from labrun.shared.core.catalog import load_catalog
+from labrun.worker.providers import ChatRequest, provider_class
 
 pytestmark = pytest.mark.integration
 
@@ -79,7 +80,28 @@ def _provider(alias: str, **options: object):
 
 
 def _request(spec) -> ChatRequest:
-    return ChatRequest(model=spec.model, system="SYS", user="USER", max_tokens=77, temperature=0.0)
+    return ChatRequest.chat(spec.model, "SYS", "USER", max_tokens=77, temperature=0.0)
+
+
+CONVERSATION = (
+    Message("system", "SYS"),
+    Message("user", "Q1"),
+    Message("assistant", "A1"),
+    Message("user", "Q2"),
+)
+
+
+def _full_request(spec) -> ChatRequest:
+    """A conversation in JSON mode with stop sequences and a seed."""
+    return ChatRequest(
+        model=spec.model,
+        messages=CONVERSATION,
+        max_tokens=77,
+        temperature=0.5,
+        response_format="json",
+        stop=("\n\n", "END"),
+        seed=42,
+    )
 
 
 @pytest.mark.parametrize("param", ["max_tokens", "max_completion_tokens"])
@@ -101,6 +123,35 @@ def test_openai_request_on_the_wire(wire, param):
         "messages": [{"role": "system", "content": "SYS"}, {"role": "user", "content": "USER"}],
         "temperature": 0.0,
         param: 77,
+    }
+
+
+def test_openai_sends_the_conversation_json_mode_stop_and_seed(wire):
+    provider = _provider("gpt4o_mini")
+    provider.complete(_full_request(provider.spec))
+    [call] = wire
+    assert call["body"] == {
+        "model": provider.spec.model,
+        "messages": [{"role": m.role, "content": m.content} for m in CONVERSATION],
+        "temperature": 0.5,
+        "max_tokens": 77,
+        "response_format": {"type": "json_object"},
+        "stop": ["\n\n", "END"],
+        "seed": 42,
+    }
+
+
+def test_anthropic_sends_the_conversation_and_stop_sequences_only(wire):
+    provider = _provider("haiku")
+    provider.complete(_full_request(provider.spec))
+    [call] = wire  # this API has no JSON mode and no seed: left out
+    assert call["body"] == {
+        "model": provider.spec.model,
+        "max_tokens": 77,
+        "system": "SYS",
+        "messages": [{"role": m.role, "content": m.content} for m in CONVERSATION[1:]],
+        "temperature": 0.5,
+        "stop_sequences": ["\n\n", "END"],
     }
 
 
@@ -154,8 +205,19 @@ def test_raw_posts_match_the_typed_sdk_calls(wire):
         extra_body={"temperature": 0.0},
     )
     an.complete(_request(an.spec))
-    typed_oa, raw_oa, typed_an, raw_an = wire
-    for typed, raw in ((typed_oa, raw_oa), (typed_an, raw_an)):
+    openai.OpenAI(max_retries=0).chat.completions.create(
+        model=oa.spec.model,
+        messages=[{"role": m.role, "content": m.content} for m in CONVERSATION],  # type: ignore[misc]
+        temperature=0.5,
+        max_tokens=77,
+        response_format={"type": "json_object"},
+        stop=["\n\n", "END"],
+        seed=42,
+    )
+    oa.complete(_full_request(oa.spec))
+    typed_oa, raw_oa, typed_an, raw_an, typed_full, raw_full = wire
+    assert raw_full["body"]["seed"] == 42  # the full request did reach the wire
+    for typed, raw in ((typed_oa, raw_oa), (typed_an, raw_an), (typed_full, raw_full)):
         assert raw["path"] == typed["path"]
         assert raw["body"] == typed["body"]
         assert {h: raw["headers"].get(h) for h in AUTH} == {h: typed["headers"].get(h) for h in AUTH}

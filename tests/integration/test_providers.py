@@ -6,12 +6,12 @@ import time
 import httpx
 import pytest
 
-from shared.fake_llm.brain import answer
-from shared.fake_llm.config import FakeServerConfig
-from shared.fake_llm.server import running_server
-from shared.llm.catalog import load_catalog
-from worker.providers import ChatRequest, ProviderError, provider_class
-from worker.providers.fake_provider import reset_fail_counters
+from labrun.shared.core.catalog import load_catalog
+from labrun.shared.core.fake_model import answer
+from labrun.shared.testing.fake_llm_server.config import FakeServerConfig
+from labrun.shared.testing.fake_llm_server.run import running_server
+from labrun.worker.providers import ChatRequest, ProviderError, provider_class
+from labrun.worker.providers.fake_provider import reset_fail_counters
 
 pytestmark = pytest.mark.integration
 
@@ -27,7 +27,7 @@ ALIASES = ["gpt4o_mini", "haiku"]
 
 
 def request(spec, user=USER, max_tokens=None):
-    return ChatRequest(model=spec.model, system=SYSTEM, user=user, max_tokens=max_tokens or spec.max_tokens)
+    return ChatRequest.chat(spec.model, SYSTEM, user, max_tokens=max_tokens or spec.max_tokens)
 
 
 def make(alias, timeout=5.0, **options):

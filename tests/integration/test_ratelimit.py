@@ -9,10 +9,10 @@ import uuid
 
 import pytest
 
-from shared.llm.catalog import ModelSpec, RateLimits
+from labrun.shared.core.catalog import ModelSpec, RateLimits
+from labrun.worker.ratelimit import Limiter, Usage, parse_limit_headers, scope_key
+from labrun.worker.ratelimit.keys import keys_for
 from tests import services
-from worker.ratelimit import Limiter, Usage, parse_limit_headers, scope_key
-from worker.ratelimit.keys import keys_for
 
 pytestmark = pytest.mark.integration
 

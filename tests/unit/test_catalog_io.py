@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from shared.assign_cat.catalog_io import CatalogError, RowIssue, read_catalog
+from labrun.shared.usecases.assign_cat.catalog import read_catalog
+from labrun.shared.usecases.tables import CatalogError, RowIssue
 
 pytestmark = pytest.mark.unit
 

@@ -2,39 +2,28 @@
 
 import pytest
 
-from shared.config import get_settings
-from shared.db import session
+from labrun.shared.core.config import Settings
+from labrun.shared.storage.db.session import Database
+
+pytestmark = pytest.mark.unit
+URL = "postgresql://nobody@127.0.0.1:1/none"  # never connected
 
 
-@pytest.fixture
-def engine_factory(monkeypatch):
-    monkeypatch.setenv("LABRUN_DATABASE_URL", "postgresql://nobody@127.0.0.1:1/none")  # never connected
-    monkeypatch.delenv("LABRUN_DB_POOL_PRE_PING", raising=False)
-    monkeypatch.setattr(session, "_pre_ping_default", True)  # as in a process without worker.app
-    get_settings.cache_clear()
-    session.reset()
-
-    def build(env_value: str | None = None):
-        if env_value is not None:
-            monkeypatch.setenv("LABRUN_DB_POOL_PRE_PING", env_value)
-        get_settings.cache_clear()
-        session.reset()
-        return session.get_engine()
-
-    yield build
-    get_settings.cache_clear()
-    session.reset()
+def settings(pre_ping: bool | None = None) -> Settings:
+    return Settings(database_url=URL, db_pool_pre_ping=pre_ping)
 
 
-def test_pre_ping_on_by_default_and_off_in_workers(engine_factory, monkeypatch):
-    assert engine_factory().pool._pre_ping is True
-    session.skip_pre_ping_by_default()  # what worker/app.py does
-    assert engine_factory().pool._pre_ping is False
-    assert engine_factory("true").pool._pre_ping is True  # the setting wins
+def test_pre_ping_on_by_default_and_off_in_workers():
+    assert Database.from_settings(settings()).engine.pool._pre_ping is True
+    worker = Database.from_settings(settings(), pre_ping_default=False)  # what worker/context.py does
+    assert worker.engine.pool._pre_ping is False
+    assert (
+        Database.from_settings(settings(True), pre_ping_default=False).engine.pool._pre_ping is True
+    )  # setting wins
 
 
-def test_autocommit_engine_shares_the_pool(engine_factory):
-    engine = engine_factory()
-    auto = session.autocommit_engine()
-    assert auto.pool is engine.pool
-    assert auto.get_execution_options()["isolation_level"] == "AUTOCOMMIT"
+def test_autocommit_engine_shares_the_pool():
+    db = Database.from_settings(settings())
+    assert db.autocommit.pool is db.engine.pool
+    assert db.autocommit.get_execution_options()["isolation_level"] == "AUTOCOMMIT"
+    assert db.engine.url.drivername == "postgresql+psycopg"

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
-from shared.config import Settings
+from labrun.shared.core.config import Settings
 
 pytestmark = pytest.mark.unit
 
@@ -111,8 +111,8 @@ def test_dockerfile_installs_every_package_and_runs_as_non_root():
     copied = set(re.findall(r"^COPY (?:--\S+ )*(.+) \S+$", text, re.M))
     sources = {src.rstrip("/") for line in copied for src in line.split()}
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    packages = {p.rstrip("*") for p in pyproject["tool"]["setuptools"]["packages"]["find"]["include"]}
-    assert packages | {"pyproject.toml", "README.md", "examples"} <= sources
+    packages = set(pyproject["tool"]["setuptools"]["package-dir"].values())
+    assert packages | {"pyproject.toml", "README.md"} <= sources
     assert "pip install --no-cache-dir ." in text
     users = re.findall(r"^USER (\S+)", text, re.M)
     assert users and users[-1].split(":")[0] not in ("root", "0")
@@ -250,7 +250,7 @@ def test_labrun_commands_are_real_subcommands():
     failures = []
     for argv in sorted({tuple(argv) for argv in commands.values()}):
         proc = subprocess.run(
-            [sys.executable, "-m", "cli.main", *argv[1:], "--help"],
+            [sys.executable, "-m", "labrun.cli.main", *argv[1:], "--help"],
             cwd=ROOT,
             capture_output=True,
             text=True,

@@ -1,6 +1,6 @@
 import pytest
 
-from shared.fake_llm.brain import NO_CANDIDATES_ANSWER, answer, count_tokens
+from labrun.shared.core.fake_model import NO_CANDIDATES_ANSWER, answer, count_tokens
 
 pytestmark = pytest.mark.unit
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from shared.llm.catalog import load_catalog
-from worker.providers import ChatRequest, ChatResponse, provider_class
+from labrun.shared.core.catalog import load_catalog
+from labrun.worker.providers import ChatRequest, ChatResponse, provider_class
 
 pytestmark = pytest.mark.unit
 
-REQUEST = ChatRequest(model="m", system="s", user="u", max_tokens=64)
+REQUEST = ChatRequest.chat("m", "s", "u", max_tokens=64)
 RESPONSE = ChatResponse(
     text="x",
     finish_reason="stop",

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from shared.assign_cat import parser
-from shared.assign_cat.parser import ParseResult, parse_answer
-from shared.assign_cat.taxonomy import Taxonomy
+from labrun.shared.usecases.assign_cat import parser
+from labrun.shared.usecases.assign_cat.parser import ParseResult, parse_answer
+from labrun.shared.usecases.assign_cat.taxonomy import Taxonomy
 
 pytestmark = pytest.mark.unit
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.assign_cat.prompt import (
+from labrun.shared.usecases.assign_cat.prompt import (
     DEFAULT_SYSTEM,
     DEFAULT_USER,
     MAX_DESCRIPTION_CHARS,
@@ -15,7 +15,7 @@ from shared.assign_cat.prompt import (
     truncate,
     validate_template,
 )
-from shared.schemas import ProductRow
+from labrun.shared.usecases.assign_cat.schemas import ProductRow
 
 pytestmark = pytest.mark.unit
 
@@ -88,8 +88,8 @@ def test_values_are_inserted_verbatim_never_expanded():
 def test_attribute_index_and_format_syntax_is_rejected(text):
     with pytest.raises(PromptError, match=r"^prompt\.user: unknown variable"):
         validate_template(f"Hello {text}", "prompt.user")
-    with pytest.raises(PromptError):
-        render(PromptTemplate(user=f"{{categories}} {text}"), ROW, CANDIDATES)
+    with pytest.raises(PromptError):  # checked once, when the run is created (never per datapoint)
+        PromptTemplate(user=f"{{categories}} {text}").validate()
 
 
 def test_unknown_variables_are_all_named():

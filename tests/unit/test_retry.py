@@ -4,9 +4,9 @@ import random
 
 import pytest
 
-from shared.config import Settings
-from worker.providers.base import ERROR_TYPES, ProviderError
-from worker.retry import NEVER_RETRIED, RETRYABLE, RetryDecision, RetryPolicy, decide
+from labrun.shared.core.config import Settings
+from labrun.worker.providers.base import ERROR_TYPES, ProviderError
+from labrun.worker.retry import NEVER_RETRIED, RETRYABLE, RetryDecision, RetryPolicy, decide
 
 pytestmark = pytest.mark.unit
 

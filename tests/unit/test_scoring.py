@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.assign_cat.scoring import correct_at_level, correct_by_level, is_correct, levels
+from labrun.shared.usecases.assign_cat.scoring import correct_at_level, correct_by_level, is_correct, levels
 
 pytestmark = pytest.mark.unit
 

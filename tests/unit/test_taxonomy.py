@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from shared.assign_cat.taxonomy import SEP, Taxonomy, TaxonomyError, join_path, split_path
-from shared.schemas import ProductRow
+from labrun.shared.usecases.assign_cat.schemas import ProductRow
+from labrun.shared.usecases.assign_cat.taxonomy import SEP, Taxonomy, TaxonomyError, join_path, split_path
 
 pytestmark = pytest.mark.unit
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from worker.providers.base import ChatRequest, ChatResponse, Provider, ProviderError
+from labrun.worker.providers.base import ChatRequest, ChatResponse, Provider, ProviderError
 
 _REGISTRY: dict[str, type[Provider]] = {}
 _BUILTIN = {
-    "openai": "worker.providers.openai_provider",
-    "anthropic": "worker.providers.anthropic_provider",
-    "fake": "worker.providers.fake_provider",
+    "openai": "labrun.worker.providers.openai_provider",
+    "anthropic": "labrun.worker.providers.anthropic_provider",
+    "fake": "labrun.worker.providers.fake_provider",
 }
 
 

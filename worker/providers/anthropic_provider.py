@@ -1,23 +1,24 @@
-"""Anthropic messages through the official SDK (its retries off; one HTTP attempt per call).
+"""Anthropic messages through the official SDK.
 
-The SDK reads ``ANTHROPIC_API_KEY`` (or ``ANTHROPIC_AUTH_TOKEN``) and ``ANTHROPIC_BASE_URL`` itself;
-``spec.options`` may set ``base_url``, and ``send_temperature: false`` for models that reject it.
-This SDK version has no ``temperature`` argument, so it goes in ``extra_body``.
+The endpoint and key come from the alias (``base_url``, ``api_key_env``) or else
+``ANTHROPIC_BASE_URL`` and ``ANTHROPIC_API_KEY`` (or ``ANTHROPIC_AUTH_TOKEN``, sent as a bearer
+token); rules: :mod:`labrun.worker.providers.credentials`. Both are passed to the SDK explicitly.
+System messages go in the ``system`` field, the others in order in ``messages``; ``stop`` becomes
+``stop_sequences``. The API has no JSON mode and no seed: those request fields are left out.
+``spec.options`` may set ``send_temperature: false`` for models that reject ``temperature``.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import anthropic
+from labrun.shared.core.providers import WIRING
+from labrun.worker.providers import register
+from labrun.worker.providers.base import ChatRequest
+from labrun.worker.providers.http_provider import SdkHttpProvider
 
-from shared.llm.catalog import ModelSpec
-from worker.providers import register
-from worker.providers.base import ChatRequest, ChatResponse, Provider, ProviderError, interesting_headers
-from worker.providers.http_errors import fingerprint, sdk_response_class, status_error
+if TYPE_CHECKING:
+    import anthropic
 
 STOP_REASONS = {
     "end_turn": "stop",
@@ -48,73 +49,44 @@ def classify_anthropic(exc: anthropic.APIStatusError) -> str:
 
 
 @register("anthropic")
-class AnthropicProvider(Provider):
-    def __init__(self, spec: ModelSpec, *, timeout: float) -> None:
-        super().__init__(spec, timeout=timeout)
-        self._client = anthropic.Anthropic(
-            base_url=spec.options.get("base_url"),
-            max_retries=0,
-            timeout=anthropic.Timeout(timeout, connect=min(10.0, timeout)),
-        )
-        self._raw = sdk_response_class(self._client)
-        self._secret = self._client.api_key or self._client.auth_token or os.environ.get("ANTHROPIC_API_KEY")
+class AnthropicProvider(SdkHttpProvider):
+    sdk_package = WIRING["anthropic"].sdk_package or ""
+    sdk_client = "Anthropic"
+    default_key_envs = WIRING["anthropic"].default_key_envs
+    default_base_url_env = WIRING["anthropic"].default_base_url_env or ""
+    official_base_url = WIRING["anthropic"].official_base_url or ""
+    path = "/v1/messages"
+    request_id_header = "request-id"
+    rate_limit_header_prefixes = ("anthropic-ratelimit-", "retry-after")
 
-    def complete(self, request: ChatRequest) -> ChatResponse:
-        if not self._secret:
-            raise ProviderError("auth", "ANTHROPIC_API_KEY is not set")
+    def key_kwargs(self, key: str, key_env: str | None) -> dict[str, Any]:
+        return {"auth_token": key} if key_env == "ANTHROPIC_AUTH_TOKEN" else {"api_key": key}
+
+    def build_body(self, request: ChatRequest) -> dict[str, Any]:
         body: dict[str, Any] = {
             "model": request.model,
             "max_tokens": request.max_tokens,
-            "messages": [{"role": "user", "content": request.user}],
+            "messages": request.conversation,
         }
         if request.system:
             body["system"] = request.system
         if self.spec.options.get("send_temperature", True):
             body["temperature"] = request.temperature
-        started = time.perf_counter()
-        try:  # the SDK's raw POST: same client, auth, timeouts and errors as messages.create
-            http = self._client.post("/v1/messages", cast_to=self._raw, body=body)
-        except anthropic.APITimeoutError as exc:
-            raise ProviderError("timeout", f"no response within {self.timeout}s") from exc
-        except anthropic.APIConnectionError as exc:
-            raise ProviderError("connection", str(exc.__cause__ or exc)) from exc
-        except anthropic.APIStatusError as exc:
-            raise status_error(classify_anthropic(exc), exc) from exc
-        return self._response(http, (time.perf_counter() - started) * 1000)
+        if request.stop:
+            body["stop_sequences"] = list(request.stop)
+        return body
 
-    def _response(self, http: Any, latency_ms: float) -> ChatResponse:
-        body: bytes = http.content
-        headers = interesting_headers(http.headers)
-        request_id = http.headers.get("request-id")
-        try:
-            data = json.loads(body)
-            text = "".join(b.get("text", "") for b in data["content"] if b.get("type") == "text")
-            usage = data.get("usage") or {}
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise ProviderError(
-                "server_error",
-                f"unexpected response body: {exc!r}",
-                status_code=http.status_code,
-                headers=headers,
-                body=body,
-                request_id=request_id,
-            ) from exc
+    def parse(self, data: Any) -> dict[str, Any]:
+        text = "".join(b.get("text", "") for b in data["content"] if b.get("type") == "text")
+        usage = data.get("usage") or {}
         stop = data.get("stop_reason")
-        return ChatResponse(
-            text=text,
-            finish_reason=STOP_REASONS.get(stop, stop),
-            prompt_tokens=int(usage.get("input_tokens") or 0),
-            completion_tokens=int(usage.get("output_tokens") or 0),
-            model=data.get("model"),
-            request_id=request_id,
-            status_code=http.status_code,
-            body=body,
-            headers=headers,
-            latency_ms=latency_ms,
-        )
+        return {
+            "text": text,
+            "finish_reason": STOP_REASONS.get(stop, stop),
+            "prompt_tokens": int(usage.get("input_tokens") or 0),
+            "completion_tokens": int(usage.get("output_tokens") or 0),
+            "model": data.get("model"),
+        }
 
-    def key_fingerprint(self) -> str:
-        return fingerprint(self._secret)
-
-    def close(self) -> None:
-        self._client.close()
+    def classify(self, exc: Any) -> str:
+        return classify_anthropic(exc)

@@ -8,98 +8,30 @@ own retries are disabled: every HTTP attempt goes through labrun's limiter and r
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import asdict, dataclass, field
 from typing import Any, ClassVar
 
-from shared.llm.catalog import ModelSpec
+from labrun.shared.core.calls import ChatRequest, ChatResponse
+from labrun.shared.core.catalog import ModelSpec
+from labrun.shared.core.failures import ERROR_TYPES, ProviderError
 
-# Error classes; see worker/retry.py for how each one is retried.
-ERROR_TYPES = (
-    "rate_limited",
-    "overloaded",
-    "server_error",
-    "timeout",
-    "connection",
-    "quota",
-    "auth",
-    "bad_request",
-    "content_filter",
-    "truncated",
-    "parse_error",
-    "internal",
-)
-
-RATE_LIMIT_HEADER_PREFIXES = ("x-ratelimit-", "anthropic-ratelimit-", "retry-after")
-REQUEST_ID_HEADERS = ("x-request-id", "request-id")
+__all__ = ["ERROR_TYPES", "ChatRequest", "ChatResponse", "Provider", "ProviderError", "interesting_headers"]
 
 
-@dataclass(frozen=True)
-class ChatRequest:
-    model: str
-    system: str
-    user: str
-    max_tokens: int
-    temperature: float = 0.0
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass(frozen=True)
-class ChatResponse:
-    text: str
-    finish_reason: str | None  # normalized: "stop", "length", "content_filter", or the raw value
-    prompt_tokens: int
-    completion_tokens: int
-    model: str | None
-    request_id: str | None
-    status_code: int
-    body: bytes  # the provider's response body, byte for byte
-    headers: dict[str, str] = field(default_factory=dict)  # request id + rate-limit headers
-    latency_ms: float = 0.0
-
-
-class ProviderError(Exception):
-    """A failed provider call, classified. ``retry_after`` is in seconds when the server said so."""
-
-    def __init__(
-        self,
-        error_type: str,
-        message: str,
-        *,
-        status_code: int | None = None,
-        retry_after: float | None = None,
-        headers: dict[str, str] | None = None,
-        body: bytes | None = None,
-        request_id: str | None = None,
-    ) -> None:
-        assert error_type in ERROR_TYPES, error_type
-        super().__init__(message)
-        self.error_type = error_type
-        self.message = message
-        self.status_code = status_code
-        self.retry_after = retry_after
-        self.headers = headers or {}
-        self.body = body
-        self.request_id = request_id
-
-    def __str__(self) -> str:
-        code = f" HTTP {self.status_code}" if self.status_code else ""
-        return f"{self.error_type}{code}: {self.message}"
-
-
-def interesting_headers(headers: Any) -> dict[str, str]:
-    """Keep the request id and rate-limit headers (lower-cased names)."""
+def interesting_headers(
+    headers: Any, request_id_header: str, rate_limit_prefixes: tuple[str, ...]
+) -> dict[str, str]:
+    """Keep a provider's request id and rate-limit headers (names lower-cased): ``request_id_header``
+    and the names starting with one of ``rate_limit_prefixes`` (the provider's tables)."""
     out: dict[str, str] = {}
     for name, value in headers.items():
         n = name.lower()
-        if n in REQUEST_ID_HEADERS or n.startswith(RATE_LIMIT_HEADER_PREFIXES):
+        if n == request_id_header or n.startswith(rate_limit_prefixes):
             out[n] = value
     return out
 
 
 class Provider(ABC):
-    """Base class of all providers. Subclasses register with :func:`worker.providers.register`."""
+    """Base class of all providers. Subclasses register with :func:`labrun.worker.providers.register`."""
 
     name: ClassVar[str]
 

@@ -1,4 +1,4 @@
-"""An offline provider: answers with :mod:`shared.fake_llm.brain`, never touches the network.
+"""An offline provider: answers with :mod:`labrun.shared.core.fake_model`, never touches the network.
 
 Options (``spec.options``):
 
@@ -12,6 +12,8 @@ Options (``spec.options``):
   *in this process* (a per-process counter), so retries can succeed. Counts are not shared between
   worker processes: a retry landing on another process starts that process's count afresh.
 - ``retry_after`` (default 1.0): seconds reported with ``"rate_limited"`` failures.
+- ``guess_rate`` (0..1, default 0): a weaker model. A prompt whose stable hash falls below it is
+  answered with a candidate picked by that hash instead of the best match.
 - ``seed`` (default 0).
 """
 
@@ -23,9 +25,9 @@ import threading
 import time
 from collections import Counter
 
-from shared.fake_llm.brain import answer, count_tokens
-from worker.providers import register
-from worker.providers.base import ERROR_TYPES, ChatRequest, ChatResponse, Provider, ProviderError
+from labrun.shared.core.fake_model import answer, count_tokens
+from labrun.worker.providers import register
+from labrun.worker.providers.base import ERROR_TYPES, ChatRequest, ChatResponse, Provider, ProviderError
 
 STATUS = {"rate_limited": 429, "quota": 429, "auth": 401, "bad_request": 400, "content_filter": 400}
 STATUS |= {"overloaded": 529, "server_error": 500, "internal": 500}
@@ -54,7 +56,7 @@ class FakeProvider(Provider):
             time.sleep(latency_ms / 1000)
         key = _digest(request.model, request.system, request.user)
         failure = self._failure(request)
-        text = answer(request.system, request.user) if failure != "parse_error" else PARSE_ERROR_TEXT
+        text = self._answer(request) if failure != "parse_error" else PARSE_ERROR_TEXT
         completion = count_tokens(text)
         finish = "stop"
         if failure == "truncated" or completion > request.max_tokens:
@@ -91,6 +93,16 @@ class FakeProvider(Provider):
             headers={"x-request-id": f"fake-{key[:16]}"},
             latency_ms=(time.perf_counter() - started) * 1000,
         )
+
+    def _answer(self, request: ChatRequest) -> str:
+        rate = float(self.spec.options.get("guess_rate", 0) or 0)
+        key = _digest("guess", self.spec.options.get("seed", 0), request.user)
+        if rate > 0 and int(key[:13], 16) / 16**13 < rate:
+            lines = f"{request.system}\n{request.user}".splitlines()
+            candidates = [ln.strip()[2:].strip() for ln in lines if ln.strip().startswith("- ")]
+            if candidates:
+                return candidates[int(key[13:26], 16) % len(candidates)]
+        return answer(request.system, request.user)
 
     def _failure(self, request: ChatRequest) -> str | None:
         """The configured failure for this prompt, or None; raises the raisable ones."""

@@ -1,5 +1,5 @@
-"""Helpers shared by the HTTP providers: retry-after parsing, SDK status errors as
-ProviderError, and a key fingerprint that never reveals the key."""
+"""Helpers of the HTTP providers: retry-after parsing, SDK status errors as ProviderError, a key
+fingerprint that never reveals the key, and the SDK client's HTTP response class."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import time
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-from worker.providers.base import ProviderError, interesting_headers
+from labrun.worker.providers.base import ProviderError
 
 
 def parse_retry_after(headers: Any) -> float | None:
@@ -34,8 +34,9 @@ def parse_retry_after(headers: Any) -> float | None:
         return None
 
 
-def status_error(error_type: str, exc: Any, message: str | None = None) -> ProviderError:
-    """A ProviderError carrying the status, headers, raw body and request id of an SDK status error."""
+def status_error(error_type: str, exc: Any, headers: dict[str, str]) -> ProviderError:
+    """A ProviderError carrying the status, raw body and request id of an SDK status error, and
+    ``headers`` (its headers as the provider keeps them)."""
     response = exc.response
     try:
         body = response.content
@@ -43,10 +44,10 @@ def status_error(error_type: str, exc: Any, message: str | None = None) -> Provi
         body = None
     return ProviderError(
         error_type,
-        message or str(exc),
+        str(exc),
         status_code=response.status_code,
         retry_after=parse_retry_after(response.headers),
-        headers=interesting_headers(response.headers),
+        headers=headers,
         body=body,
         request_id=getattr(exc, "request_id", None),
     )
@@ -61,7 +62,8 @@ def sdk_response_class(sdk_client: Any) -> type:
     or ``httpx2`` in newer SDKs). ``client.post(path, cast_to=<it>, body=...)`` is the SDKs'
     documented way to get the raw response without their per-call request transformation and
     response model parsing, which labrun does not use (it keeps and parses the raw body).
-    Reads the SDK client's ``_client`` (the HTTP client of these Stainless-generated SDKs);
+    Reads the SDK client's private ``_client`` (the HTTP client of these Stainless-generated SDKs),
+    hence the SDKs are pinned below their next major version in pyproject.toml;
     tests/integration/test_provider_wire.py compares the wire bytes with the typed calls."""
     for cls in type(sdk_client._client).__mro__:
         top = cls.__module__.partition(".")[0]

@@ -7,9 +7,10 @@ import math
 import threading
 import time
 from collections.abc import Mapping
+from typing import Any
 
-from shared.llm.catalog import RateLimits
-from worker.ratelimit.keys import BUCKETS, Keys, configured_rates
+from labrun.shared.core.catalog import RateLimits
+from labrun.worker.ratelimit.keys import BUCKETS, Keys, configured_rates
 
 # Response header -> bucket whose per-minute limit it announces.
 LIMIT_HEADERS = {
@@ -39,8 +40,8 @@ def parse_limit_headers(headers: Mapping[str, str]) -> dict[str, float]:
 
 
 class AdaptiveMixin:
-    client: object
-    _scripts: object
+    client: Any  # redis.Redis
+    _scripts: Any  # the registered Lua scripts (scripts.Scripts)
     _factor: dict[str, float]
 
     # 429 handling: default cool-down, and the rate factor drops by `adapt_decrease` when at least

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from shared.llm.catalog import LIMIT_FIELDS, ModelSpec, RateLimits
+from labrun.shared.core.catalog import LIMIT_FIELDS, ModelSpec, RateLimits
 
 # Short bucket codes used as Redis hash fields, in the order of ``LIMIT_FIELDS``:
 # requests, total tokens, input tokens, output tokens.

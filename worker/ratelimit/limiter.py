@@ -17,10 +17,10 @@ import random
 import time
 from dataclasses import dataclass
 
-from shared.llm.catalog import RateLimits
-from worker.ratelimit.adaptive import AdaptiveMixin
-from worker.ratelimit.keys import BUCKETS, TOKEN_BUCKETS, Keys, configured_rates, keys_for
-from worker.ratelimit.scripts import Scripts
+from labrun.shared.core.catalog import RateLimits
+from labrun.worker.ratelimit.adaptive import AdaptiveMixin
+from labrun.worker.ratelimit.keys import BUCKETS, TOKEN_BUCKETS, Keys, configured_rates, keys_for
+from labrun.worker.ratelimit.scripts import Scripts
 
 
 @dataclass(frozen=True)

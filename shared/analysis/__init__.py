@@ -1,0 +1,1 @@
+"""Analysis over finished runs: statistics and paired comparisons (above ``runs``)."""

@@ -1,6 +1,0 @@
-"""Database: SQLAlchemy 2 typed models, engine/session factory, Alembic migrations."""
-
-from shared.db.base import Base
-from shared.db.models import Datapoint, Dataset, Experiment, Metric, Prediction, Run
-
-__all__ = ["Base", "Dataset", "Datapoint", "Experiment", "Run", "Prediction", "Metric"]

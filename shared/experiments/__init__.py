@@ -1,0 +1,1 @@
+"""Experiments: versioned YAML specs in the user's git repository, sweeps, results (the top floor)."""

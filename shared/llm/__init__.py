@@ -1,1 +1,0 @@
-"""Model aliases (models.yaml): provider, model id, prices and rate limits."""
