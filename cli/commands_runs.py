@@ -11,6 +11,7 @@ import typer
 from labrun.cli import commands_manage, display
 from labrun.cli import remote as api
 from labrun.cli.inputs import build_request
+from labrun.shared.core.verdict import PredictionStatus
 from labrun.shared.runs.lifecycle import RunStatus
 
 
@@ -131,7 +132,7 @@ def _print_answer(lab: object, run_id: str) -> None:
 
         with session_scope() as s:
             item = queries.list_predictions(s, run_id, limit=1).items[0].model_dump()
-    if item.get("status") == "succeeded":
+    if item.get("status") == PredictionStatus.SUCCEEDED:
         typer.echo(f"answer: {item.get('parsed')}")
     else:
         typer.echo(f"failed: {item.get('error_type')}: {item.get('error_message')}")

@@ -7,6 +7,7 @@ from rich.table import Table
 
 from labrun.shared.experiments.summary import CellSummary
 from labrun.shared.runs.estimate import Estimate
+from labrun.shared.runs.lifecycle import RunStatus
 
 
 def acc(c: CellSummary, coverage: bool = True) -> str:
@@ -28,7 +29,7 @@ def cells_table(cells: list[CellSummary], title: str) -> Table:
     t.add_column("cost", justify="right", no_wrap=True)
     for i, c in enumerate(cells, 1):
         cov = f"{c.coverage:.2f}" if c.coverage is not None else "-"
-        cell = c.cell if c.status == "succeeded" else f"{c.cell} ({c.status})"
+        cell = c.cell if c.status == RunStatus.SUCCEEDED else f"{c.cell} ({c.status})"
         t.add_row(str(i), f"{cell}\n[dim]{c.run_id}[/dim]", acc(c, coverage=False), cov, f"${c.cost_usd:.4f}")
     return t
 

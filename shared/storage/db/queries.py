@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import Select, and_, or_, select
 
+from labrun.shared.core.verdict import PredictionStatus
 from labrun.shared.storage.db.models import Datapoint, Prediction, Run
 
 
@@ -36,10 +37,10 @@ def retry_datapoints(run: Run, *, all_failed: bool = False) -> Select[Any]:
     (cancelled, lost), skipped by the budget, an infrastructure or provider failure, and with
     ``all_failed`` every failed row (answers that did not parse, cut or filtered answers too)."""
     dps = run_datapoints(run, Datapoint.id, Datapoint.external_id, Datapoint.position).subquery()
-    failed = Prediction.status == "failed"
+    failed = Prediction.status == PredictionStatus.FAILED
     again = or_(
         Prediction.datapoint_id.is_(None),
-        Prediction.status == "skipped_budget",
+        Prediction.status == PredictionStatus.SKIPPED_BUDGET,
         failed if all_failed else and_(failed, Prediction.error_type.in_(INFRA_ERRORS)),
     )
     joined = dps.outerjoin(Prediction, and_(Prediction.datapoint_id == dps.c.id, Prediction.run_id == run.id))
