@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 
 from labrun.shared.runs.lifecycle import is_cancelled
 from labrun.shared.storage.db.models import Datapoint, Prediction, Run
@@ -41,7 +41,7 @@ THREADS = 16
 def _batches(ctx: WorkerContext, run: Run) -> Iterator[list[tuple[int, int, Loaded]]]:
     """``(position, id, datapoint)`` of the run's datapoints without a row, in dataset order."""
     cursor, size = -1, FIRST_BATCH
-    answered = select(Prediction.datapoint_id).where(Prediction.run_id == run.id)
+    answered = exists().where(Prediction.run_id == run.id, Prediction.datapoint_id == Datapoint.id)
     while True:
         q = (
             select(
@@ -51,7 +51,7 @@ def _batches(ctx: WorkerContext, run: Run) -> Iterator[list[tuple[int, int, Load
                 Datapoint.dataset_id == run.dataset_id,
                 Datapoint.position > cursor,
                 Datapoint.position < run.n_total,
-                Datapoint.id.not_in(answered),
+                ~answered,
             )
             .order_by(Datapoint.position)
             .limit(size)

@@ -27,7 +27,7 @@ from typing import Any
 
 import redis
 from celery import Celery
-from sqlalchemy import select
+from sqlalchemy import exists, select
 
 from labrun.shared.runs.lifecycle import RunStatus
 from labrun.shared.storage.broker import QUEUE_PREDICT, TASK_FINALIZE, TASK_PREDICT
@@ -80,7 +80,8 @@ def _next_ids(ctx: WorkerContext, run: Any, cursor: int, n: int) -> list[tuple[i
             Datapoint.dataset_id == run.dataset_id,
             Datapoint.position > cursor,
             Datapoint.position < run.n_total,
-            Datapoint.id.not_in(select(Prediction.datapoint_id).where(Prediction.run_id == run.id)),
+            # an anti-join probing the primary key; NOT IN hashed every row of the run each tick
+            ~exists().where(Prediction.run_id == run.id, Prediction.datapoint_id == Datapoint.id),
         )
         .order_by(Datapoint.position)
         .limit(n)
