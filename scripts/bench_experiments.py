@@ -11,7 +11,11 @@ labrun), through ``labrun experiments run`` and 2 real workers:
 2. **baseline**: one run of 4N rows at the same limit, measured in the same stack before it;
 3. **cache**: the same experiment (one cell, N rows, cache read-write) run cold, then again warm:
    provider requests of the warm run (target 0), the speed-up, and whether its metrics equal the
-   cold run's (cost and cache counters aside).
+   cold run's (cost and cache counters aside). ``--cache-rows`` sets its size apart from N, and
+   ``--parts cache`` runs it alone:
+
+    .venv/bin/python scripts/bench_experiments.py --parts cache --cache-rows 10000 --rpm 6000 \\
+        --catalog ../shared/datasets/flipkart/catalog.csv
 """
 
 from __future__ import annotations
