@@ -123,14 +123,17 @@ async def parse_upload(form: FormData) -> tuple[RunCreate, str, frozenset[str]]:
     option_fields = frozenset(k for k in form.keys() if k not in (*TEXT_FIELDS, "file"))
     options = use_case.form_options(raw_options)  # InputError naming the field
     data = await upload.read()
-    rows = await run_in_threadpool(use_case.read_file, data, cast("Format | None", fmt), upload.filename)
+    parsed = await run_in_threadpool(use_case.read_file, data, cast("Format | None", fmt), upload.filename)
+    del data  # a 100,000-row catalog: the bytes, the parsed rows and their dicts must not all stay
+    rows = [r if isinstance(r, dict) else r.model_dump() for r in parsed]
+    del parsed
     params: dict[str, Any] = {
         k: fields[k] for k in ("temperature", "seed", "cache", "max_cost_usd") if k in fields
     }
     payload = {
         "use_case": use_case_name,
         "model": fields.get("model"),
-        "rows": [r if isinstance(r, dict) else r.model_dump() for r in rows],
+        "rows": rows,
         "options": options,
         "prompt": {
             k: fields[f] for k, f in (("system", "prompt_system"), ("user", "prompt_user")) if f in fields
@@ -141,8 +144,10 @@ async def parse_upload(form: FormData) -> tuple[RunCreate, str, frozenset[str]]:
         "max_tokens": fields.get("max_tokens"),
         **params,
     }
+    del rows
     try:
         req = RunCreate.model_validate(payload)
+        del payload  # the request holds its own copy of the rows
     except ValidationError as exc:
         raise invalid(validation_errors(exc, lambda loc: form_loc(loc, option_fields))) from None
     return req, upload.filename or "upload", option_fields

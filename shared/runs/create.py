@@ -101,9 +101,10 @@ def create_run(
     ``project_id``: the project of the API key that submits it (None: the operator's)."""
     use_case = registry.get(req.use_case)
     spec = resolve_model(req.model)
-    rows = req.rows[: req.limit] if req.limit else list(req.rows)
+    all_rows = list(req.rows)
+    rows = all_rows[: req.limit] if req.limit else all_rows  # the same list: validated once
     options = Options(dict(req.options), req.prompt.system, req.prompt.user)
-    prepared = use_case.prepare(rows, list(req.rows), options)
+    prepared = use_case.prepare(rows, all_rows, options)
     config = run_config(use_case, spec, req, prepared.snapshot)
     name = req.dataset_name or (source or "inline")
     dataset_id = _dataset(session, prepared.datapoints, name, source)
