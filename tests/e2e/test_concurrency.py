@@ -12,7 +12,9 @@ pytestmark = pytest.mark.e2e
 
 def test_one_worker_process_keeps_100_calls_in_flight(labrun, http_env, server, tmp_path):
     purge_queues(http_env["LABRUN_REDIS_URL"])
-    configure(server, latency_s=1.5)
+    # calls long enough that the releaser's top-up (its first window may be the minimum, 64, before
+    # the worker's liveness is known) lands while the first calls are still in flight
+    configure(server, latency_s=3.0)
     with worker_process(http_env, concurrency=100, name="solo", log=tmp_path / "w.log"):
         run, preds = run_rows("open", 200)
     st = stats(server)
