@@ -144,7 +144,6 @@ async def parse_upload(form: FormData) -> tuple[RunCreate, str, frozenset[str]]:
         "max_tokens": fields.get("max_tokens"),
         **params,
     }
-    del rows
     try:
         req = RunCreate.model_validate(payload)
         del payload  # the request holds its own copy of the rows

@@ -56,8 +56,8 @@ def postgres_server(stack: ExitStack, tmp: Path) -> Iterator[str]:
 
 
 @contextmanager
-def fresh_database(admin_url: str) -> Iterator[str]:
-    """Create a throw-away database on the server, migrated to head."""
+def fresh_database(admin_url: str, revision: str = "head") -> Iterator[str]:
+    """Create a throw-away database on the server, migrated to ``revision``."""
     from labrun.shared.storage.db.migrate import upgrade
 
     name = f"labrun_test_{uuid.uuid4().hex[:10]}"
@@ -66,12 +66,26 @@ def fresh_database(admin_url: str) -> Iterator[str]:
         c.execute(sa.text(f'CREATE DATABASE "{name}"'))
     url = sa.make_url(admin_url).set(database=name).render_as_string(hide_password=False)
     try:
-        upgrade(url)
+        upgrade(url, revision)
         yield url
     finally:
         with admin.connect() as c:
             c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@contextmanager
+def database_at(admin_url: str, revision: str, seed_sql: str) -> Iterator[tuple[str, sa.Engine]]:
+    """A throw-away database migrated to ``revision`` with ``seed_sql`` run in it (migration tests)."""
+    with fresh_database(admin_url, revision) as url:
+        engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
+        with engine.begin() as c:
+            for stmt in filter(str.strip, seed_sql.split(";")):
+                c.execute(sa.text(stmt))
+        try:
+            yield url, engine
+        finally:
+            engine.dispose()
 
 
 @contextmanager

@@ -4,12 +4,11 @@ and the downgrade moves them back."""
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 import sqlalchemy as sa
 
 from labrun.shared.storage.db.migrate import downgrade, upgrade
+from tests.services import database_at
 
 pytestmark = pytest.mark.integration
 
@@ -34,21 +33,8 @@ VALUES ('assign-cat-old', 'all', 2, 1, 1, '{"1": 1.0, "2": 1.0}', 0, 0, 0, '{}',
 
 @pytest.fixture
 def db_at_0001(pg_admin_url):
-    name = f"labrun_mig_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(pg_admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = sa.make_url(pg_admin_url).set(database=name).render_as_string(hide_password=False)
-    upgrade(url, "0001")
-    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://", 1))
-    with engine.begin() as c:
-        for stmt in filter(str.strip, OLD_ROWS.split(";")):
-            c.execute(sa.text(stmt))
-    yield url, engine
-    engine.dispose()
-    with admin.connect() as c:
-        c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with database_at(pg_admin_url, "0001", OLD_ROWS) as db:
+        yield db
 
 
 def test_old_runs_stay_readable_and_the_downgrade_restores_them(db_at_0001):
