@@ -36,3 +36,20 @@ def test_find_returns_the_uri_and_bytes_or_none(store):
     assert store.get(uri) == b'{"x": 1}' and list(store.keys("runs/run-1/raw/")) == [
         "runs/run-1/raw/a%2Fb%20c.json"
     ]
+
+
+@pytest.mark.parametrize("key", ["../outside.json", "runs/../../outside.json", "/etc/passwd"])
+def test_a_key_that_leaves_the_directory_is_refused(tmp_path, key):
+    store = open_store(str(tmp_path / "artifacts"))
+    with pytest.raises(ValueError, match="escapes the store"):
+        store.put(key, b"{}")
+    assert not (tmp_path / "outside.json").exists()
+
+
+def test_a_local_put_leaves_no_temporary_file_and_overwrites(tmp_path):
+    store = open_store(str(tmp_path / "artifacts"))
+    key = raw_key("run-2", "ü 1")
+    store.put(key, b"1")
+    uri = store.put(key, b"2")
+    assert store.get(uri) == b"2" and store.get(key) == b"2"
+    assert [p.name for p in (tmp_path / "artifacts/runs/run-2/raw").iterdir()] == ["%C3%BC%201.json"]
