@@ -100,13 +100,17 @@ def release(key_id: str, member: str) -> None:
 
 
 @asynccontextmanager
-async def submission_quota(caller: Caller, req: RunCreate) -> AsyncIterator[None]:
-    """Reserve the submission of ``req`` against the caller's key (nothing without a key); give it
-    back if the block raises (the run was not created)."""
+async def submission_quota(
+    caller: Caller, req: RunCreate, datapoints: int | None = None
+) -> AsyncIterator[None]:
+    """Reserve the submission of ``req`` (``datapoints``: its size when its rows are not read yet)
+    against the caller's key (nothing without a key); give it back if the block raises (the run
+    was not created)."""
     if caller.key_id is None:
         yield
         return
-    datapoints = len(req.rows[: req.limit] if req.limit else req.rows)
+    if datapoints is None:
+        datapoints = len(req.rows[: req.limit] if req.limit else req.rows)
     member = await run_in_threadpool(reserve, caller.key_id, datapoints)
     try:
         yield

@@ -9,6 +9,7 @@ case's options (a text field, or a file whose text is the value), validated by t
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any, cast
 
 from pydantic import ValidationError
@@ -18,6 +19,7 @@ from starlette.datastructures import FormData, UploadFile
 from labrun.api.errors import Loc, error, invalid, validation_errors
 from labrun.shared.core.errors import InputError
 from labrun.shared.core.schemas import RunCreate
+from labrun.shared.runs.upload_locs import form_loc
 from labrun.shared.usecases import registry
 from labrun.shared.usecases.tables import Format
 
@@ -38,21 +40,6 @@ TEXT_FIELDS = (
     "max_cost_usd",
 )
 FORMATS = ("csv", "jsonl", "json")
-_RENAMES: dict[Loc, Loc] = {("prompt", "system"): ("prompt_system",), ("prompt", "user"): ("prompt_user",)}
-
-
-def form_loc(loc: Loc, option_fields: frozenset[str] = frozenset(), use_case: str | None = None) -> Loc:
-    """Where a ``RunCreate`` location is in the upload (``("rows", 3, "id")`` -> file, row 3, id)."""
-    if loc[:1] == ("rows",):
-        return ("file", f"row {loc[1]}", *loc[2:]) if len(loc) > 1 else ("file",)
-    for prefix, target in _RENAMES.items():
-        if loc[: len(prefix)] == prefix:
-            return target + loc[len(prefix) :]
-    if loc[:1] == ("options",) and len(loc) > 1 and str(loc[1]) in option_fields:
-        return loc[1:]
-    if use_case is not None and (mapped := registry.get(use_case).form_loc(loc, option_fields)) is not None:
-        return mapped
-    return loc
 
 
 def upload_input_error(exc: InputError, option_fields: frozenset[str], use_case: str) -> InputError:
@@ -95,9 +82,32 @@ async def _option_values(form: FormData, fields: dict[str, str]) -> dict[str, An
     return options
 
 
-async def parse_upload(form: FormData) -> tuple[RunCreate, str, frozenset[str]]:
-    """Validate the form and read the file; returns the request, the dataset source and the names
-    of the option fields (to name them in errors)."""
+@dataclass(frozen=True)
+class Deferred:
+    """A file too large to read within the request: read at dispatch (D34)."""
+
+    data: bytes
+    fmt: str | None
+    filename: str
+    approx_rows: int  # for the submission quota, before the rows are read
+
+
+@dataclass(frozen=True)
+class Upload:
+    req: RunCreate  # with one placeholder row when deferred
+    source: str  # the file's name
+    option_fields: frozenset[str]  # to name them in errors
+    deferred: Deferred | None = None
+
+
+def _lines(data: bytes) -> int:
+    """About the file's rows (its lines, the CSV header aside) without parsing it."""
+    return max(1, data.count(b"\n") - (1 if data[:1] not in (b"{", b"[") else 0))
+
+
+async def parse_upload(form: FormData, defer_above: float = float("inf")) -> Upload:
+    """Validate the form and read the file. A file larger than ``defer_above`` bytes is not read:
+    everything else is validated with one placeholder row, and the file comes back as is."""
     for name in TEXT_FIELDS:
         if isinstance(form.get(name), UploadFile):
             raise _fail((name,), f"{name!r} must be a text field, not a file")
@@ -123,10 +133,16 @@ async def parse_upload(form: FormData) -> tuple[RunCreate, str, frozenset[str]]:
     option_fields = frozenset(k for k in form.keys() if k not in (*TEXT_FIELDS, "file"))
     options = use_case.form_options(raw_options)  # InputError naming the field
     data = await upload.read()
-    parsed = await run_in_threadpool(use_case.read_file, data, cast("Format | None", fmt), upload.filename)
-    del data  # a 100,000-row catalog: the bytes, the parsed rows and their dicts must not all stay
-    rows = [r if isinstance(r, dict) else r.model_dump() for r in parsed]
-    del parsed
+    deferred = len(data) > defer_above
+    if deferred:
+        rows: list[dict[str, Any]] = [{}]  # read at dispatch (shared/runs/deferred.py)
+    else:
+        parsed = await run_in_threadpool(
+            use_case.read_file, data, cast("Format | None", fmt), upload.filename
+        )
+        del data  # a 100,000-row catalog: the bytes, the parsed rows and their dicts must not all stay
+        rows = [r if isinstance(r, dict) else r.model_dump() for r in parsed]
+        del parsed
     params: dict[str, Any] = {
         k: fields[k] for k in ("temperature", "seed", "cache", "max_cost_usd") if k in fields
     }
@@ -149,4 +165,7 @@ async def parse_upload(form: FormData) -> tuple[RunCreate, str, frozenset[str]]:
         del payload  # the request holds its own copy of the rows
     except ValidationError as exc:
         raise invalid(validation_errors(exc, lambda loc: form_loc(loc, option_fields))) from None
-    return req, upload.filename or "upload", option_fields
+    filename = upload.filename or "upload"
+    if deferred:
+        return Upload(req, filename, option_fields, Deferred(data, fmt, filename, _lines(data)))
+    return Upload(req, filename, option_fields)

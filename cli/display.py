@@ -196,7 +196,7 @@ def watch(
         task = progress.add_task(run_id[-9:], total=run.counts.total, info="")
         while True:
             run = get(run_id)
-            progress.update(task, completed=run.counts.done, info=_line(run))
+            progress.update(task, completed=run.counts.done, total=run.counts.total, info=_line(run))
             if run.final:
                 return run
             hinted = _hint(run, time.monotonic() - started, hinted)

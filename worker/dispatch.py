@@ -8,7 +8,8 @@ from collections.abc import Iterable
 
 from celery import Celery
 
-from labrun.shared.runs import events, lifecycle, progress
+from labrun.shared.core.errors import InputError
+from labrun.shared.runs import deferred, events, lifecycle, progress
 from labrun.shared.runs.lifecycle import RunStatus
 from labrun.shared.storage.broker import TASK_FINALIZE, TASK_PREDICT
 from labrun.shared.storage.db.models import Datapoint, Run
@@ -46,6 +47,20 @@ def dispatched_key(run_id: str) -> str:
     return f"labrun:dispatched:{run_id}"
 
 
+def _prepared(ctx: WorkerContext, run_id: str) -> bool:
+    """Read a large upload's rows first (D34); False when they are bad (the run has failed)."""
+    try:
+        with ctx.db.session() as s:
+            if not deferred.prepare_deferred(s, ctx.store, run_id):
+                return True
+    except InputError as exc:
+        if lifecycle.fail(run_id, exc.message, ctx.db):
+            events.record(ctx.db, run_id, "dispatch", "rejected the upload", reason=exc.message[:500])
+        return False
+    events.record(ctx.db, run_id, "dispatch", "read the upload's rows")
+    return True
+
+
 def dispatch_run(ctx: WorkerContext, app: Celery, run_id: str, hostname: str | None = None) -> int:
     """Start the run: answer what the response cache holds in bulk (worker/cache_prefill.py), set
     the chord up for the rest and hand it to the releaser (worker/release.py), which publishes its
@@ -55,6 +70,8 @@ def dispatch_run(ctx: WorkerContext, app: Celery, run_id: str, hostname: str | N
     A re-delivered dispatch (the worker died while setting up) finds the run ``running`` without
     the "dispatched" mark and sets a new chord up for the datapoints that still lack a row.
     """
+    if not _prepared(ctx, run_id):
+        return 0
     with ctx.db.session() as s:
         before = lifecycle.start(s, run_id)
         run = s.get(Run, run_id)

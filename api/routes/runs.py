@@ -16,6 +16,7 @@ from labrun.api.limits import MAX_FIELD_BYTES, MAX_FORM_FIELDS, MAX_OFFSET
 from labrun.api.openapi import RUN_CREATE_BODY
 from labrun.api.quota import submission_quota
 from labrun.api.upload import parse_upload, upload_input_error
+from labrun.shared.core.config import get_settings
 from labrun.shared.core.errors import InputError
 from labrun.shared.core.schemas import MetricOut, PredictionPage, RunCreate, RunCreated, RunOut
 from labrun.shared.core.verdict import PredictionStatus
@@ -64,14 +65,27 @@ async def submit_run(request: Request, caller: CurrentProject) -> RunCreated:
         async with request.form(
             max_files=MAX_FORM_FIELDS, max_fields=MAX_FORM_FIELDS, max_part_size=MAX_FIELD_BYTES
         ) as form:
-            req, source, option_fields = await parse_upload(form)
+            upload = await parse_upload(form, get_settings().api_defer_upload_mb * 1024 * 1024)
+        req, deferred = upload.req, upload.deferred
         try:
+            if deferred is not None:
+                n = min(deferred.approx_rows, req.limit or deferred.approx_rows)
+                async with submission_quota(caller, req, datapoints=n):
+                    return await run_in_threadpool(
+                        service.submit_deferred,
+                        req,
+                        data=deferred.data,
+                        fmt=deferred.fmt,
+                        filename=deferred.filename,
+                        option_fields=upload.option_fields,
+                        project_id=caller.project_id,
+                    )
             async with submission_quota(caller, req):
                 return await run_in_threadpool(
-                    service.submit, req, source=source, project_id=caller.project_id
+                    service.submit, req, source=upload.source, project_id=caller.project_id
                 )
         except InputError as exc:
-            raise upload_input_error(exc, option_fields, req.use_case) from None
+            raise upload_input_error(exc, upload.option_fields, req.use_case) from None
     raise HTTPException(
         415,
         f"unsupported Content-Type {ctype or '(none)'!r}: send application/json (a RunCreate) "

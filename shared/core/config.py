@@ -54,6 +54,9 @@ class Settings(BaseSettings):
         64.0, gt=0, description="Largest JSON request body the API reads (413 above)"
     )
     api_max_upload_mb: float = Field(256.0, gt=0, description="Largest upload the API reads (413 above)")
+    api_defer_upload_mb: float = Field(
+        4.0, ge=0, description="A larger upload's rows are read and validated at dispatch, not in the request"
+    )
     worker_metrics_port: int = Field(
         9808, ge=0, description="Prometheus port of a worker process (the next free one if taken; 0: off)"
     )

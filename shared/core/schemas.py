@@ -79,6 +79,9 @@ class RunCreated(BaseModel):
     run_id: str
     status: str
     n_total: int
+    rows_pending: bool = Field(
+        False, description="A large upload: its rows are read at dispatch; n_total is 0 until then"
+    )
     warnings: list[str] = Field(default_factory=list, description="What to know about this run's inputs")
 
 

@@ -21,6 +21,7 @@ from labrun.shared.runs.snapshot import system_info
 from labrun.shared.storage.db.models import Datapoint, Dataset, Experiment, Run
 from labrun.shared.usecases import registry
 from labrun.shared.usecases.base import DatapointIn, Options, UseCase
+from labrun.shared.usecases.values import Prepared
 
 
 def new_run_id(use_case: str) -> str:
@@ -94,35 +95,65 @@ def run_config(
     }
 
 
-def create_run(
-    session: Session, req: RunCreate, *, source: str | None = None, project_id: int | None = None
-) -> Run:
-    """Validate ``req`` and insert the run (status ``queued``). The caller commits, then dispatches.
-    ``project_id``: the project of the API key that submits it (None: the operator's)."""
+def dataset_for(
+    session: Session, req: RunCreate, *, source: str | None
+) -> tuple[int, Prepared, UseCase, ModelSpec]:
+    """Validate ``req`` (the use case's ``prepare``; ``InputError``) and find or insert its dataset."""
     use_case = registry.get(req.use_case)
     spec = resolve_model(req.model)
     all_rows = list(req.rows)
     rows = all_rows[: req.limit] if req.limit else all_rows  # the same list: validated once
     options = Options(dict(req.options), req.prompt.system, req.prompt.user)
     prepared = use_case.prepare(rows, all_rows, options)
-    config = run_config(use_case, spec, req, prepared.snapshot)
     name = req.dataset_name or (source or "inline")
-    dataset_id = _dataset(session, prepared.datapoints, name, source)
-    # datasets are shared by content; the name and source this run was submitted with are its own
-    config["dataset"] = {"name": name, "source": source}
+    return _dataset(session, prepared.datapoints, name, source), prepared, use_case, spec
+
+
+def build_run(
+    session: Session,
+    req: RunCreate,
+    *,
+    run_id: str,
+    dataset_id: int,
+    n_total: int,
+    config: dict[str, Any],
+    project_id: int | None,
+) -> Run:
+    """Insert the run (status ``queued``) in its experiment."""
+    use_case = registry.get(req.use_case).name
     if req.experiment_info:
         config["experiment"] = {"name": req.experiment, **req.experiment_info}
     run = Run(
-        id=new_run_id(use_case.name),
-        experiment_id=_experiment(session, req.experiment or use_case.name, use_case.name, project_id),
+        id=run_id,
+        experiment_id=_experiment(session, req.experiment or use_case, use_case, project_id),
         dataset_id=dataset_id,
         project_id=project_id,
-        use_case=use_case.name,
-        model_alias=spec.alias,
+        use_case=use_case,
+        model_alias=resolve_model(req.model).alias,
         status=RunStatus.QUEUED,
         config=config,
-        n_total=len(prepared.datapoints),
+        n_total=n_total,
     )
     session.add(run)
     session.flush()
     return run
+
+
+def create_run(
+    session: Session, req: RunCreate, *, source: str | None = None, project_id: int | None = None
+) -> Run:
+    """Validate ``req`` and insert the run (status ``queued``). The caller commits, then dispatches.
+    ``project_id``: the project of the API key that submits it (None: the operator's)."""
+    dataset_id, prepared, use_case, spec = dataset_for(session, req, source=source)
+    config = run_config(use_case, spec, req, prepared.snapshot)
+    # datasets are shared by content; the name and source this run was submitted with are its own
+    config["dataset"] = {"name": req.dataset_name or (source or "inline"), "source": source}
+    return build_run(
+        session,
+        req,
+        run_id=new_run_id(use_case.name),
+        dataset_id=dataset_id,
+        n_total=len(prepared.datapoints),
+        config=config,
+        project_id=project_id,
+    )

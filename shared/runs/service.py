@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from labrun.shared.core.schemas import RunCreate, RunCreated
 from labrun.shared.runs import lifecycle
-from labrun.shared.runs.create import create_run
+from labrun.shared.runs.create import create_run, new_run_id, resolve_model
+from labrun.shared.runs.deferred import create_deferred_run, upload_key
+from labrun.shared.storage.artifacts import get_store
 from labrun.shared.storage.broker import TASK_DISPATCH, client_app
 from labrun.shared.storage.db.models import Run
 from labrun.shared.storage.db.session import session_scope
 from labrun.shared.usecases import registry
+
+DEFERRED = (
+    "the file is large: its rows are read and validated in the background, and the run fails "
+    "naming the file's bad rows if any (GET /runs/{id}); n_total is known once they are read"
+)
 
 
 def _warnings(run: Run) -> list[str]:
@@ -29,6 +36,42 @@ def submit(req: RunCreate, *, source: str | None = None, project_id: int | None 
     try:
         enqueue(created.run_id)
     except Exception as exc:  # broker down: say so on the run instead of leaving it queued forever
+        mark_enqueue_failed(created.run_id, f"could not enqueue the run: {exc}")
+        raise
+    return created
+
+
+def submit_deferred(
+    stub: RunCreate,
+    *,
+    data: bytes,
+    fmt: str | None,
+    filename: str,
+    option_fields: frozenset[str],
+    project_id: int | None = None,
+) -> RunCreated:
+    """A large upload (D34): store the file as the run's input, create the run with no rows yet and
+    enqueue it; its dispatch reads and validates the rows (the run fails naming the bad rows)."""
+    run_id = new_run_id(registry.get(stub.use_case).name)
+    resolve_model(stub.model)  # an unknown alias is the request's error, not the run's
+    uri = get_store().put(upload_key(run_id, filename), data, "application/octet-stream")
+    with session_scope() as s:
+        run = create_deferred_run(
+            s,
+            stub,
+            file_uri=uri,
+            fmt=fmt,
+            filename=filename,
+            option_fields=option_fields,
+            project_id=project_id,
+            run_id=run_id,
+        )
+        created = RunCreated(
+            run_id=run.id, status=run.status, n_total=0, rows_pending=True, warnings=[DEFERRED]
+        )
+    try:
+        enqueue(created.run_id)
+    except Exception as exc:
         mark_enqueue_failed(created.run_id, f"could not enqueue the run: {exc}")
         raise
     return created

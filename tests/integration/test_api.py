@@ -97,6 +97,7 @@ def test_json_submit_then_inspect_list_and_cancel(client, redis_conn):
         "run_id": run_id,
         "status": "queued",
         "n_total": 3,
+        "rows_pending": False,
         "warnings": [],
     }
     assert redis_conn.llen(CONTROL) == queued + 1
