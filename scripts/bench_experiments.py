@@ -79,15 +79,15 @@ def run_cli(env: dict[str, str], *args: str) -> str:
 
 def timed(st: Any, env: dict[str, str], *args: str) -> dict[str, Any]:
     measure.reset_fake(st.fake_url)
-    t0 = time.monotonic()
+    t0, at = time.monotonic(), time.time()
     out = run_cli(env, *args)
     wall = time.monotonic() - t0
     stats = measure.fake_stats(st.fake_url)
     ok, limited = stats["ok"], stats.get("rate_limited", 0)
     span = (stats.get("last_request_at") or 0) - (stats.get("first_request_at") or 0)
     rate = ok / span if span > 0 else None
-    return {"wall_s": wall, "requests": stats["requests"], "ok": ok, "rate_limited": limited,
-            "ok_per_s": rate, "out_tail": out[-1500:]}  # fmt: skip
+    return {"wall_s": wall, "cli_started_at": at, "cli_ended_at": at + wall, "requests": stats["requests"],
+            "ok": ok, "rate_limited": limited, "ok_per_s": rate, "out_tail": out[-1500:]}  # fmt: skip
 
 
 def metrics_of(api: str, run_id: str) -> dict[str, Any]:
@@ -155,6 +155,8 @@ def cache_part(
     with LabrunClient(st.api_url) as c:
         runs = [r for r in c.list_runs(limit=20) if r["experiment"] == "cached"]
     warm, cold = runs[0]["id"], runs[1]["id"]
+    for part, run_id in (("cache_cold", cold), ("cache_warm", warm)):
+        res[part]["phases_s"] = phases(st.api_url, run_id, res[part])
     mc, mw = metrics_of(st.api_url, cold), metrics_of(st.api_url, warm)
     skip = {
         "cost_usd",
@@ -165,6 +167,27 @@ def cache_part(
         "computed_at",
     }
     res["cache_metrics_equal"] = {k: mc[k] == mw[k] for k in mc if k not in skip}
+
+
+def phases(api: str, run_id: str, timing: dict[str, Any]) -> dict[str, float | None]:
+    """Where the CLI's wall time went: before the run existed (start-up, reading, submitting), the
+    run (created -> started -> finished), and after it (noticing the end, exporting the results)."""
+    with LabrunClient(api) as c:
+        run = c.get_run(run_id)
+
+    def at(field: str) -> float | None:
+        value = run.get(field)
+        return datetime.fromisoformat(value).timestamp() if value else None
+
+    created, started, finished = at("created_at"), at("started_at"), at("finished_at")
+    if created is None or finished is None:
+        return {}
+    return {
+        "cli_before_run": created - timing["cli_started_at"],
+        "queued": (started or created) - created,
+        "running": finished - (started or created),
+        "cli_after_run": timing["cli_ended_at"] - finished,
+    }
 
 
 def derived(res: dict[str, Any], limit_per_s: float) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from labrun.shared.core.failures import ProviderError
 from labrun.shared.core.verdict import PredictionStatus
 from labrun.shared.runs.lifecycle import is_cancelled
-from labrun.worker import telemetry
+from labrun.worker import cache_flight, telemetry
 from labrun.worker.budget import EXHAUSTED, WAIT, Budget
 from labrun.worker.cache import ResponseCache
 from labrun.worker.context import WorkerContext
@@ -54,9 +54,16 @@ def predict_datapoint(
     if hit is not None:  # no limiter grant, no budget, no call
         finish(ctx, job, hit.response, None, cached=hit)
         return Outcome(done=True)
+    lease_s = ctx.settings.inline_wait_max_s + provider.timeout + LEASE_MARGIN_S
+    flight = cache_flight.take_off(ctx.redis, cache, lease_s)
+    if flight is None:  # the same request is in flight elsewhere: its answer will be a hit
+        return Outcome(done=False, delay_s=cache_flight.WAIT_S * (1 + random.random()))
     if state.first_attempt_at is None:
         state.first_attempt_at = time.time()
-    return _call(ctx, job, provider, cache)
+    try:
+        return _call(ctx, job, provider, cache)
+    finally:
+        flight.land()
 
 
 def _call(ctx: WorkerContext, job: Job, provider: Provider, cache: ResponseCache | None) -> Outcome:

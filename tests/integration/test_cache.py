@@ -5,21 +5,29 @@ record, a hit that takes no limiter grant and no budget, and the rows' segmentat
 from __future__ import annotations
 
 import json
+import time
+from dataclasses import replace
 
 import pytest
+from sqlalchemy import select
 
 from labrun.shared.core.calls import ChatRequest
 from labrun.shared.core.catalog import load_catalog
 from labrun.shared.core.config import get_settings
 from labrun.shared.core.failures import ProviderError
-from labrun.shared.storage.db.models import Prediction
+from labrun.shared.core.schemas import RunCreate
+from labrun.shared.runs import lifecycle
+from labrun.shared.runs.create import create_run
+from labrun.shared.storage.db.models import Datapoint, Prediction
 from labrun.shared.storage.db.session import Database, session_scope
 from labrun.shared.storage.response_cache import cache_key, cache_object_key
-from labrun.worker.cache import endpoint_of
+from labrun.worker import cache_flight
+from labrun.worker.cache import ResponseCache, endpoint_of
 from labrun.worker.jobs import TaskState
 from labrun.worker.predict import predict_datapoint
 from labrun.worker.run_policy import prompt_hash
-from tests.integration.predict_world import World, rows_of
+from tests.helpers import catalog_rows
+from tests.integration.predict_world import Scripted, World, rows_of
 
 pytestmark = pytest.mark.integration
 
@@ -204,3 +212,57 @@ def test_the_key_is_provider_endpoint_and_request_never_the_api_key(monkeypatch,
         variant(temperature=0.5),
     }
     assert key not in other and len(other) == 5
+
+
+def test_an_identical_request_in_flight_is_waited_for_not_paid_twice(world):
+    """Two datapoints ask the same thing (the same product twice): while the first one's call is
+    in flight, the second is not called; it comes back later and is a hit, with the first's
+    latency and answer (as in any later run)."""
+    rows = catalog_rows(n=2)
+    rows[1] = {**rows[0], "id": f"{rows[0]['id']}-again"}
+    with session_scope() as s:
+        run = create_run(s, RunCreate(model="fake", rows=rows, cache="read-write"))
+        lifecycle.start(s, run.id)
+        run_id = run.id
+        order = (
+            select(Datapoint.id).where(Datapoint.dataset_id == run.dataset_id).order_by(Datapoint.position)
+        )
+        ids = list(s.scalars(order))
+    ctx = world.ctx()
+    meanwhile: list = []
+    first = Scripted(load_catalog().get("fake"), [], world.calls)
+    inner = first.complete
+
+    def complete(request):  # another worker takes the duplicate while this call is in flight
+        meanwhile.append(predict_datapoint(ctx, run_id, ids[1], TaskState(), "h2"))
+        return inner(request)
+
+    first.complete = complete
+    ctx.make_provider = lambda spec, settings: first
+    assert predict_datapoint(ctx, run_id, ids[0], TaskState(), "h1").done
+    (waited,) = meanwhile
+    assert not waited.done and cache_flight.WAIT_S <= waited.delay_s <= 2 * cache_flight.WAIT_S
+    assert len(world.calls) == 1 and ids[1] not in rows_of(run_id)
+    assert world.redis.keys(f"{cache_flight.PREFIX}*") == []  # the claim is dropped with the call
+    assert predict_datapoint(ctx, run_id, ids[1], TaskState(), "h2").done  # it comes back: a hit
+    assert len(world.calls) == 1
+    got = rows_of(run_id)
+    assert got[ids[1]].cache_hit and not got[ids[0]].cache_hit
+    assert [getattr(got[ids[1]], c) for c in SAME] == [getattr(got[ids[0]], c) for c in SAME]
+
+
+def test_a_claim_is_taken_only_when_the_mode_reads_and_writes_and_lapses(world):
+    cache = ResponseCache(world.store, "read-write", "k" * 64, "e", load_catalog().get("fake"), {})
+    flight = cache_flight.take_off(world.redis, cache, lease_s=0.2)
+    assert flight is not None and flight.key is not None
+    assert cache_flight.take_off(world.redis, cache, lease_s=0.2) is None  # held
+    for mode in ("read", "refresh"):  # never waits: it would not use the answer, or not store it
+        other = cache_flight.take_off(world.redis, replace(cache, mode=mode), lease_s=0.2)
+        assert other is not None and other.key is None
+    time.sleep(0.3)  # a dead worker's claim lapses with its lease
+    again = cache_flight.take_off(world.redis, cache, lease_s=5)
+    assert again is not None
+    flight.land()  # the lapsed claim's owner does not drop the new one
+    assert cache_flight.take_off(world.redis, cache, lease_s=5) is None
+    again.land()
+    assert cache_flight.take_off(world.redis, cache, lease_s=5) is not None
