@@ -47,10 +47,10 @@ def diagnose(run_id: str) -> str:
     try:
         r = redis.Redis.from_url(get_settings().redis_url)
         state = {k.decode(): v.decode()[:60] for k, v in r.hgetall(f"labrun:release:{run_id}").items()}
-        sizes = {"list": r.llen, "zset": r.zcard}
-        chord = {
-            k.decode()[-12:]: (sizes.get(r.type(k).decode(), lambda _: -1)(k), r.get(k[:-2] + b".t"))
-            for k in r.scan_iter("*.j")
+        chord = {  # parts reported (the bitmap of shared/storage/chord_backend.py), size
+            k.decode()[-12:]: (r.bitcount(k), r.get(k[:-2] + b".s"))
+            for k in r.scan_iter("*.d")
+            if r.type(k) == b"string"
         }
         unacked = [v for v in r.hvals(UNACKED_KEY) if run_id.encode() in v]
         return (

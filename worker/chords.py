@@ -18,6 +18,8 @@ from celery import Celery, group
 from celery.canvas import Signature
 from celery.utils import uuid
 
+from labrun.shared.storage.chord_backend import parts_reported
+
 PUBLISH_BATCH = 500  # Redis commands per pipeline round trip
 
 
@@ -57,10 +59,8 @@ def publish_chord(app: Celery, header: Sequence[Signature], body: Signature) -> 
 
 
 def parts_returned(client: redis.Redis, app: Celery, group_id: str) -> int:
-    """Header tasks of the chord that have reported (the Redis backend's ``.j`` list or zset)."""
-    key = app.backend.get_key_for_group(group_id, ".j")  # type: ignore[attr-defined]
-    kind = client.type(key)
-    return int(client.zcard(key) if kind == b"zset" else client.llen(key) if kind == b"list" else 0)  # type: ignore[arg-type]
+    """Header tasks of the chord that have reported (the bitmap of chord_backend.py)."""
+    return parts_reported(client, app.backend, group_id)
 
 
 def cut_chord(app: Celery, client: redis.Redis, group_id: str | None, released: int) -> bool:

@@ -7,6 +7,7 @@ rejected (re-delivered) if the worker process dies mid-task.
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Any
 
 from celery import Celery
 
@@ -32,9 +33,24 @@ def redis_url() -> str:
     return embedded.resolve(settings).redis_url
 
 
+class LabrunCelery(Celery):  # type: ignore[misc]
+    """Celery whose Redis result backend counts chord parts in a bitmap (chord_backend.py)."""
+
+    def _get_backend(self) -> Any:
+        from celery.app import backends
+        from celery.backends.redis import RedisBackend
+
+        from labrun.shared.storage.chord_backend import BitmapChordBackend
+
+        cls, url = backends.by_url(self.backend_cls or self.conf.result_backend, self.loader)
+        if cls is RedisBackend:
+            cls = BitmapChordBackend
+        return cls(app=self, url=url)
+
+
 def make_celery(main: str = "labrun") -> Celery:
     url = redis_url()
-    app = Celery(main, broker=url, backend=url)
+    app = LabrunCelery(main, broker=url, backend=url)
     app.conf.update(
         task_serializer="json",
         result_serializer="json",

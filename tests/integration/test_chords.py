@@ -54,3 +54,38 @@ def test_empty_header_sends_the_body_straight_away(app, redis_conn):
     publish_chord(app, [], app.signature("t.body", args=("run-2",), immutable=True))
     assert redis_conn.llen(queue) == 0
     assert redis_conn.llen(queue + "-body") == 1
+
+
+def test_parts_are_bits_a_second_report_counts_once_and_the_last_part_sends_the_body_once(app, redis_conn):
+    """The chord backend (shared/storage/chord_backend.py) driven as a worker drives it: each header
+    task reports once it ran; its bookkeeping is one bit per part, and the body leaves once."""
+    from celery.app.task import Context
+
+    from labrun.shared.storage.chord_backend import parts_key, parts_reported
+
+    app, queue = app
+    n = 1000
+    header = [app.signature("t.part", args=(i,), ignore_result=True) for i in range(n)]
+    publish_chord(app, header, app.signature("t.body", args=("run-3",), immutable=True))
+    messages = [json.loads(m) for m in redis_conn.lrange(queue, 0, -1)]
+    group = messages[0]["headers"]["group"]
+
+    def report(message: dict) -> None:
+        h, embed = message["headers"], json.loads(base64.b64decode(message["body"]))[2]
+        request = Context(id=h["id"], group=h["group"], group_index=h["group_index"], chord=embed["chord"])
+        app.backend.on_chord_part_return(request, "SUCCESS", None)
+
+    for m in messages[:-1]:
+        report(m)
+    report(messages[0])  # a second delivery of a part that reported already
+    assert parts_reported(redis_conn, app.backend, group) == n - 1
+    assert redis_conn.strlen(parts_key(app.backend, group)) <= n // 8 + 1  # bits, not entries
+    assert not redis_conn.exists(app.backend.get_key_for_group(group, ".j"))
+    assert redis_conn.llen(queue + "-body") == 0
+    report(messages[-1])
+    assert redis_conn.llen(queue + "-body") == 1  # the last part sent the body
+    body = json.loads(redis_conn.lindex(queue + "-body", 0))
+    assert json.loads(base64.b64decode(body["body"]))[0] == ["run-3"]  # immutable: no results passed
+    report(messages[-1])  # a late duplicate after the chord completed
+    assert redis_conn.llen(queue + "-body") == 1
+    assert not redis_conn.exists(parts_key(app.backend, group))  # cleaned up
