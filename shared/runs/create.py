@@ -35,10 +35,21 @@ def resolve_model(alias: str | None) -> ModelSpec:
         raise InputError(("model",), str(exc)) from None
 
 
+def _digest(datapoints: list[DatapointIn]) -> str:
+    """sha256 of ``json.dumps([{id, inputs, expected}, ...], sort_keys=True)``, fed one row at a
+    time: the same digest as that one string (datasets stay content-addressed across versions)
+    without holding the 30 MB string and its bytes of a 100,000-row catalog."""
+    h = hashlib.sha256(b"[")
+    for i, d in enumerate(datapoints):
+        row = {"id": d.external_id, "inputs": d.inputs, "expected": d.expected}
+        h.update((", " if i else "").encode() + json.dumps(row, sort_keys=True).encode())
+    h.update(b"]")
+    return h.hexdigest()
+
+
 def _dataset(session: Session, datapoints: list[DatapointIn], name: str, source: str | None) -> int:
     """The dataset with exactly these datapoints (content-addressed), inserted if new."""
-    payload = [{"id": d.external_id, "inputs": d.inputs, "expected": d.expected} for d in datapoints]
-    digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+    digest = _digest(datapoints)
     existing = session.scalar(select(Dataset.id).where(Dataset.content_sha256 == digest))
     if existing is not None:
         return existing

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from labrun.shared.core.errors import NotFound
 from labrun.shared.core.schemas import MetricOut, PredictionOut, PredictionPage, RunCounts, RunOut
@@ -58,7 +58,7 @@ def _live(run: Run) -> progress.Progress | None:
 
 
 def get_run(session: Session, run_id: str) -> RunOut:
-    run = session.get(Run, run_id)
+    run = session.get(Run, run_id, options=[defer(Run.config)])  # its config snapshot: ~100 KB
     if run is None:
         raise NotFound(run_id)
     return run_out(session, run)
@@ -68,7 +68,7 @@ def list_runs(
     session: Session, limit: int = 50, offset: int = 0, project_id: int | None = None
 ) -> list[RunOut]:
     """Newest first; ``project_id``: only that project's runs (None: every run)."""
-    q = select(Run).order_by(Run.created_at.desc()).limit(limit).offset(offset)
+    q = select(Run).options(defer(Run.config)).order_by(Run.created_at.desc()).limit(limit).offset(offset)
     if project_id is not None:
         q = q.where(Run.project_id == project_id)
     return [run_out(session, r) for r in session.scalars(q)]

@@ -8,8 +8,8 @@ Lines row N is line N, JSON row N is the N-th element. A record that cannot be r
 from __future__ import annotations
 
 import csv
-import io
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,13 +51,23 @@ class Bad:
     message: str
 
 
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+")
+
+
+def _lines(text: str) -> Iterator[str]:
+    """The text's lines with their ends, split as ``io.StringIO(text, newline="")`` splits them,
+    without its copy of the whole text (4 bytes a character: 105 MB for a 26 MB catalog)."""
+    return (m.group() for m in _LINE.finditer(text))
+
+
 def csv_records(
     text: str, columns: tuple[str, ...] | None, required: tuple[str, ...]
 ) -> Iterator[tuple[int, Any]]:
-    first_line = text.split("\n", 1)[0]
+    end = text.find("\n")
+    first_line = text if end < 0 else text[:end]
     delimiter = max(",;\t", key=first_line.count)
     # strict: a quote never closed is an error, not the rest of the file read as one value
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    reader = csv.reader(_lines(text), delimiter=delimiter, strict=True)
     try:
         header = [h.strip().lower() for h in next(reader)]
     except StopIteration:

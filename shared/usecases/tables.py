@@ -68,7 +68,7 @@ def read_rows(
         filename = filename or data.name
         data = data.read_bytes()
     text = decode(data) if isinstance(data, bytes) else data.removeprefix("\ufeff")
-    if not text.strip():
+    if not text or text.isspace():  # not strip(): a copy of the whole text
         raise fail("the file is empty")
     fmt = fmt or detect(text, filename)
     records = csv_records(text, columns, required) if fmt == "csv" else json_records(text, fmt)

@@ -170,3 +170,39 @@ def test_format_from_filename_beats_content(tmp_path):
 def test_explicit_format_wins():
     found = issues('{"title": "x"}\n', "csv")
     assert found[0].field == "title"  # read as a CSV without a title column
+
+
+def test_csv_lines_split_exactly_as_a_text_stream_would_split_them():
+    """csv_records feeds the reader lines cut from the text (no 4-bytes-a-character copy of it);
+    they must be the lines ``io.StringIO(text, newline="")`` gives, whatever the line ends."""
+    import io
+    import random
+
+    from labrun.shared.usecases.table_formats import _lines
+
+    rnd = random.Random(7)
+    pieces = ["a", ",", '"', "\r", "\n", "\r\n", "\u2028", "\x85", " ", "é"]
+    texts = ["", "x", "a,b\r\n1,2\r\n", 'a,b\n1,"x\ny"\n3,4', "a,b\r1,2\r3,4\r", "a\n\n\nb\n"]
+    texts += ["".join(rnd.choice(pieces) for _ in range(rnd.randint(0, 40))) for _ in range(3000)]
+    for text in texts:
+        assert list(_lines(text)) == list(io.StringIO(text, newline="")), repr(text)
+    mac = read_catalog(b"id,title,category\r1,Tea,Food\r2,Soap,Home\r")  # old Mac line ends
+    assert [(r.id, r.title) for r in mac] == [("1", "Tea"), ("2", "Soap")]
+
+
+def test_the_dataset_digest_is_the_one_of_the_whole_json_document():
+    """Datasets are content-addressed: the digest computed row by row must equal the digest of
+    ``json.dumps`` of all rows at once, as earlier versions computed it."""
+    import hashlib
+
+    from labrun.shared.runs.create import _digest
+    from labrun.shared.usecases.values import DatapointIn
+
+    rows = [
+        DatapointIn("1", {"title": "Thé vert", "brand": None, "z": 1, "a": [1, "é"]}, "Food > Tea"),
+        DatapointIn("2", {"title": 'Soap "mild"\n'}, None),
+        DatapointIn("3", {}, "Home"),
+    ]
+    for n in (1, 2, 3):
+        payload = [{"id": d.external_id, "inputs": d.inputs, "expected": d.expected} for d in rows[:n]]
+        assert _digest(rows[:n]) == hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
