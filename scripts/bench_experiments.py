@@ -182,12 +182,21 @@ def phases(api: str, run_id: str, timing: dict[str, Any]) -> dict[str, float | N
     created, started, finished = at("created_at"), at("started_at"), at("finished_at")
     if created is None or finished is None:
         return {}
-    return {
+    answered = [  # the dispatch's event once it answered from the cache (a warm run)
+        datetime.fromisoformat(e["at"]).timestamp()
+        for e in run.get("events") or []
+        if e.get("action") == "answered from the response cache"
+    ]
+    out = {
         "cli_before_run": created - timing["cli_started_at"],
         "queued": (started or created) - created,
         "running": finished - (started or created),
         "cli_after_run": timing["cli_ended_at"] - finished,
     }
+    if answered:
+        out["answering_at_dispatch"] = answered[0] - (started or created)
+        out["after_answering_to_finished"] = finished - answered[0]
+    return out
 
 
 def derived(res: dict[str, Any], limit_per_s: float) -> dict[str, Any]:
