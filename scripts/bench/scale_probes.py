@@ -51,7 +51,8 @@ class Sampler(threading.Thread):
                 continue
             if msg:
                 self.msg_bytes.append(len(msg))
-            s = {"t": time.time(), "used_memory": mem["used_memory"], "llen": llen, "unacked": hlen}
+            s = {"t": time.time(), "used_memory": mem["used_memory"], "llen": llen, "unacked": hlen,
+                 "dataset": mem.get("used_memory_dataset", 0), "clients": mem.get("mem_clients_normal", 0)}  # fmt: skip
             for name, pid in self.pids.items():
                 s[f"rss_{name}_kb"] = labstack.proc_status(pid).get("VmRSS", 0)
             self.samples.append(s)
