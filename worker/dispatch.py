@@ -54,8 +54,9 @@ def _prepared(ctx: WorkerContext, run_id: str) -> bool:
             if not deferred.prepare_deferred(s, ctx.store, run_id):
                 return True
     except InputError as exc:
-        if lifecycle.fail(run_id, exc.message, ctx.db):
-            events.record(ctx.db, run_id, "dispatch", "rejected the upload", reason=exc.message[:500])
+        if not lifecycle.fail(run_id, exc.message, ctx.db):
+            return True  # cancelled meanwhile: dispatch finalizes it like any cancelled run
+        events.record(ctx.db, run_id, "dispatch", "rejected the upload", reason=exc.message[:500])
         return False
     events.record(ctx.db, run_id, "dispatch", "read the upload's rows")
     return True

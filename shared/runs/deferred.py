@@ -11,6 +11,7 @@ run ``failed`` with the error naming file, row and field, and inserts no datapoi
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pydantic import ValidationError
@@ -30,7 +31,11 @@ KEY = "deferred"
 
 
 def upload_key(run_id: str, filename: str) -> str:
-    return f"runs/{run_id}/upload/{filename.rsplit('/', 1)[-1] or 'upload'}"
+    """Where the run's uploaded file is kept; the client's file name is reduced to a safe base name
+    (never ``..`` or a path)."""
+    base = re.split(r"[/\\]", filename)[-1]
+    name = re.sub(r"[^A-Za-z0-9._-]", "_", base).lstrip(".")
+    return f"runs/{run_id}/upload/{name or 'upload'}"
 
 
 def create_deferred_run(
@@ -77,7 +82,16 @@ def _request(run: Run, store: ArtifactStore, spec: dict[str, Any]) -> RunCreate:
     """The run's request with the file's rows; the file's bytes and parsed rows are dropped as soon
     as the next form exists (a 100,000-row catalog: each is tens of MB)."""
     use_case = registry.get(run.use_case)
-    parsed = use_case.read_file(store.get(spec["file"]), spec["format"], spec["filename"])
+    try:
+        data = store.get(spec["file"])
+    except FileNotFoundError:
+        raise InputError(
+            ("file",),
+            f"the uploaded file is not in the artifact store ({spec['file']}): the API and the workers "
+            "must share LABRUN_ARTIFACTS_URL (S3, or one directory on a shared volume)",
+        ) from None
+    parsed = use_case.read_file(data, spec["format"], spec["filename"])
+    del data
     rows = [r if isinstance(r, dict) else r.model_dump() for r in parsed]
     del parsed
     return RunCreate.model_validate({**spec["request"], "rows": rows})

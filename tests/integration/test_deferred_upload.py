@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 from fastapi.testclient import TestClient
@@ -14,6 +15,7 @@ from sqlalchemy import func, select
 
 from labrun.api.main import create_app
 from labrun.shared.core.config import get_settings
+from labrun.shared.runs.deferred import upload_key
 from labrun.shared.storage.artifacts import get_store
 from labrun.shared.storage.broker import client_app, make_celery
 from labrun.shared.storage.db.models import Datapoint, Dataset, Run
@@ -132,3 +134,24 @@ def test_everything_but_the_rows_is_still_checked_in_the_request(world):
     bad_limit = post(api, CSV, limit="0")
     assert bad_limit.status_code == 422 and bad_limit.json()["detail"][0]["loc"] == ["body", "limit"]
     assert runs_count() == before  # neither created a run
+
+
+@pytest.mark.parametrize(
+    ("name", "kept_as"),
+    [("big.csv", "big.csv"), ("../../etc/passwd", "passwd"), ("..", "upload"), ("a\\b.csv", "b.csv")],
+)
+def test_the_client_file_name_never_leaves_the_runs_upload_folder(name, kept_as):
+    assert upload_key("r-1", name) == f"runs/r-1/upload/{kept_as}"
+
+
+def test_an_upload_missing_from_the_store_fails_the_run_saying_what_to_share(world, tmp_path):
+    api, ctx, app = world
+    run_id = post(api, CSV).json()["run_id"]
+    stored = get_store().find(f"runs/{run_id}/upload/big.csv")
+    assert stored is not None
+    Path(
+        unquote(stored[0].removeprefix("file://"))
+    ).unlink()  # a worker on another host, without the API's directory
+    assert dispatch_run(ctx, app, run_id) == 0
+    run = run_row(run_id)
+    assert run.status == "failed" and "LABRUN_ARTIFACTS_URL" in run.error and datapoints_of(run) == 0
