@@ -35,7 +35,8 @@ def run_out(session: Session, run: Run) -> RunOut:
         status=run.status,
         final=RunStatus(run.status).final,
         counts=RunCounts(total=run.n_total, done=n, succeeded=n_ok, failed=n - n_ok, pending=run.n_total - n),
-        progress=n / run.n_total if run.n_total else 1.0,
+        # no datapoints yet (a large upload still being read, D34): nothing done, unless it ended
+        progress=n / run.n_total if run.n_total else (1.0 if RunStatus(run.status).final else 0.0),
         cost_usd=float(cost or 0),
         eta_seconds=eta,
         rate_per_s=rate,

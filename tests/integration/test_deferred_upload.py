@@ -87,7 +87,8 @@ def test_the_post_answers_before_the_rows_are_read_and_dispatch_fills_the_run_in
     assert "background" in body["warnings"][0]
     pending = run_row(body["run_id"])
     assert pending.n_total == 0 and datapoints_of(pending) == 0
-    assert api.get(f"/runs/{body['run_id']}").json()["counts"]["total"] == 0  # readable meanwhile
+    shown = api.get(f"/runs/{body['run_id']}").json()  # readable meanwhile, and not "done"
+    assert shown["counts"]["total"] == 0 and shown["progress"] == 0.0 and not shown["final"]
 
     assert dispatch_run(ctx, app, body["run_id"]) == 250
     run = run_row(body["run_id"])
