@@ -100,7 +100,7 @@ class Upload:
     deferred: Deferred | None = None
 
 
-def _lines(data: bytes) -> int:
+def _approx_rows(data: bytes) -> int:
     """About the file's rows (its lines, the CSV header aside) without parsing it."""
     return max(1, data.count(b"\n") - (1 if data[:1] not in (b"{", b"[") else 0))
 
@@ -167,5 +167,5 @@ async def parse_upload(form: FormData, defer_above: float = float("inf")) -> Upl
         raise invalid(validation_errors(exc, lambda loc: form_loc(loc, option_fields))) from None
     filename = upload.filename or "upload"
     if deferred:
-        return Upload(req, filename, option_fields, Deferred(data, fmt, filename, _lines(data)))
+        return Upload(req, filename, option_fields, Deferred(data, fmt, filename, _approx_rows(data)))
     return Upload(req, filename, option_fields)

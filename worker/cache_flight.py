@@ -1,7 +1,7 @@
 """One provider call per response-cache key at a time: a datapoint whose identical request is in
 flight on any worker waits for that answer instead of paying for it again (D35).
 
-Catalogs repeat products (15 of 10,000 Flipkart rows ask exactly what another row asks). With the
+Catalogs repeat products (43 of the first 10,000 Flipkart rows ask exactly what another row asks). With the
 cache in ``read-write`` mode, two such datapoints in flight together both missed and both paid,
 and a warm re-run then answered both from the one entry, so its latency figures differed from the
 cold run's. Before calling, predict claims the key in Redis (``SET NX`` with the call's lease as

@@ -123,6 +123,8 @@ def dataset_for(
 def build_run(
     session: Session,
     req: RunCreate,
+    use_case: UseCase,
+    spec: ModelSpec,
     *,
     run_id: str,
     dataset_id: int,
@@ -131,16 +133,15 @@ def build_run(
     project_id: int | None,
 ) -> Run:
     """Insert the run (status ``queued``) in its experiment."""
-    use_case = registry.get(req.use_case).name
     if req.experiment_info:
         config["experiment"] = {"name": req.experiment, **req.experiment_info}
     run = Run(
         id=run_id,
-        experiment_id=_experiment(session, req.experiment or use_case, use_case, project_id),
+        experiment_id=_experiment(session, req.experiment or use_case.name, use_case.name, project_id),
         dataset_id=dataset_id,
         project_id=project_id,
-        use_case=use_case,
-        model_alias=resolve_model(req.model).alias,
+        use_case=use_case.name,
+        model_alias=spec.alias,
         status=RunStatus.QUEUED,
         config=config,
         n_total=n_total,
@@ -162,6 +163,8 @@ def create_run(
     return build_run(
         session,
         req,
+        use_case,
+        spec,
         run_id=new_run_id(use_case.name),
         dataset_id=dataset_id,
         n_total=len(prepared.datapoints),

@@ -1,12 +1,13 @@
 """A large upload's run, created at once and prepared in the background (D34).
 
-Parsing, validating and inserting 100,000 rows takes the API 6 to 18 s on our machines; the upload
-would hold the request that long. Above ``LABRUN_API_DEFER_UPLOAD_MB`` the API checks everything but
-the rows (form fields, options, model), stores the file as the run's input snapshot, and creates the
-run ``queued`` with no datapoints yet and ``config["deferred"]`` saying where the file is. The
-run's dispatch task calls :func:`prepare_deferred` first: the same ``read_file``, ``RunCreate`` and
-``prepare`` as a direct submit, in one transaction that fills the run in. A row that fails ends the
-run ``failed`` with the error naming file, row and field, and inserts no datapoint.
+Parsing, validating and inserting 100,000 rows took the API 5.7 s and 17.9 s on two machines of
+ours (docs/benchmarks.md); the upload held the request that long. Above
+``LABRUN_API_DEFER_UPLOAD_MB`` the API checks everything but the rows (form fields, options,
+model), stores the file as the run's input snapshot, and creates the run ``queued`` with no
+datapoints yet and ``config["deferred"]`` saying where the file is. The run's dispatch task calls
+:func:`prepare_deferred` first: the same ``read_file``, ``RunCreate`` and ``prepare`` as a direct
+submit, in one transaction that fills the run in. A row that fails ends the run ``failed`` with the
+error naming file, row and field, and inserts no datapoint.
 """
 
 from __future__ import annotations
@@ -18,13 +19,15 @@ from pydantic import ValidationError
 from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
+from labrun.shared.core.catalog import ModelSpec
 from labrun.shared.core.errors import InputError
 from labrun.shared.core.schemas import RunCreate
-from labrun.shared.runs.create import build_run, dataset_for, resolve_model, run_config
+from labrun.shared.runs.create import build_run, dataset_for, run_config
 from labrun.shared.runs.upload_locs import form_loc
 from labrun.shared.storage.artifacts import ArtifactStore
 from labrun.shared.storage.db.models import Dataset, Run
 from labrun.shared.usecases import registry
+from labrun.shared.usecases.base import UseCase
 from labrun.shared.usecases.errors import CatalogError
 
 KEY = "deferred"
@@ -41,6 +44,8 @@ def upload_key(run_id: str, filename: str) -> str:
 def create_deferred_run(
     session: Session,
     stub: RunCreate,
+    use_case: UseCase,
+    spec: ModelSpec,
     *,
     file_uri: str,
     fmt: str | None,
@@ -57,12 +62,14 @@ def create_deferred_run(
     session.flush()
     request = stub.model_dump(mode="json", exclude={"rows"}, exclude_none=True)
     deferred = {"file": file_uri, "format": fmt, "filename": filename, "option_fields": sorted(option_fields)}
-    config = run_config(registry.get(stub.use_case), resolve_model(stub.model), stub, {})
+    config = run_config(use_case, spec, stub, {})
     config[KEY] = {**deferred, "request": request}
     config["dataset"] = {"name": stub.dataset_name or filename, "source": filename}
     return build_run(
         session,
         stub,
+        use_case,
+        spec,
         run_id=run_id,
         dataset_id=placeholder.id,
         n_total=0,
@@ -122,9 +129,7 @@ def prepare_deferred(session: Session, store: ArtifactStore, run_id: str) -> boo
     if run is None or KEY not in (run.config or {}):  # another dispatch did it meanwhile
         return False
     config = run_config(use_case, model, req, prepared.snapshot)
-    config["dataset"] = run.config.get("dataset")
-    if req.experiment_info:
-        config["experiment"] = {"name": req.experiment, **req.experiment_info}
+    config.update({k: run.config[k] for k in ("dataset", "experiment") if k in run.config})  # the run's own
     placeholder = run.dataset_id
     session.execute(
         update(Run)

@@ -27,17 +27,21 @@ def enqueue(run_id: str) -> None:
     client_app().send_task(TASK_DISPATCH, args=[run_id])
 
 
+def _enqueue_or_fail(run_id: str) -> None:
+    try:
+        enqueue(run_id)
+    except Exception as exc:  # broker down: say so on the run instead of leaving it queued forever
+        mark_enqueue_failed(run_id, f"could not enqueue the run: {exc}")
+        raise
+
+
 def submit(req: RunCreate, *, source: str | None = None, project_id: int | None = None) -> RunCreated:
     """Create the run in one transaction, then enqueue it. Raises InputError on bad input.
     ``project_id``: the submitting API key's project (None: the operator's run)."""
     with session_scope() as s:
         run = create_run(s, req, source=source, project_id=project_id)
         created = RunCreated(run_id=run.id, status=run.status, n_total=run.n_total, warnings=_warnings(run))
-    try:
-        enqueue(created.run_id)
-    except Exception as exc:  # broker down: say so on the run instead of leaving it queued forever
-        mark_enqueue_failed(created.run_id, f"could not enqueue the run: {exc}")
-        raise
+    _enqueue_or_fail(created.run_id)
     return created
 
 
@@ -52,13 +56,16 @@ def submit_deferred(
 ) -> RunCreated:
     """A large upload (D34): store the file as the run's input, create the run with no rows yet and
     enqueue it; its dispatch reads and validates the rows (the run fails naming the bad rows)."""
-    run_id = new_run_id(registry.get(stub.use_case).name)
-    resolve_model(stub.model)  # an unknown alias is the request's error, not the run's
+    use_case = registry.get(stub.use_case)
+    spec = resolve_model(stub.model)  # an unknown alias is the request's error, before any upload
+    run_id = new_run_id(use_case.name)
     uri = get_store().put(upload_key(run_id, filename), data, "application/octet-stream")
     with session_scope() as s:
         run = create_deferred_run(
             s,
             stub,
+            use_case,
+            spec,
             file_uri=uri,
             fmt=fmt,
             filename=filename,
@@ -69,11 +76,7 @@ def submit_deferred(
         created = RunCreated(
             run_id=run.id, status=run.status, n_total=0, rows_pending=True, warnings=[DEFERRED]
         )
-    try:
-        enqueue(created.run_id)
-    except Exception as exc:
-        mark_enqueue_failed(created.run_id, f"could not enqueue the run: {exc}")
-        raise
+    _enqueue_or_fail(created.run_id)
     return created
 
 
@@ -86,11 +89,7 @@ def submit_many(reqs: list[RunCreate], *, source: str | None = None) -> list[Run
             RunCreated(run_id=r.id, status=r.status, n_total=r.n_total, warnings=_warnings(r)) for r in runs
         ]
     for c in created:
-        try:
-            enqueue(c.run_id)
-        except Exception as exc:
-            mark_enqueue_failed(c.run_id, f"could not enqueue the run: {exc}")
-            raise
+        _enqueue_or_fail(c.run_id)
     return created
 
 
