@@ -71,6 +71,7 @@ def _fresh_clients(**_: object) -> None:
 # --- liveness: heartbeats and the reaper of dead workers' messages (worker/liveness.py) ---------
 _liveness: Any = None
 _releaser: Any = None
+_helper: Any = None
 
 
 def restore_messages(tags: list[str]) -> None:
@@ -120,13 +121,17 @@ def _start_liveness(sender: Any = None, **_: object) -> None:
 
 @worker_ready.connect
 def _start_releaser(**_: object) -> None:
-    """The releaser of windowed runs (worker/release.py) and the metrics endpoint."""
-    global _releaser
-    from labrun.worker import context, release_loop
+    """The releaser of windowed runs (worker/release.py), the helper that answers warm runs from
+    the cache with the dispatching worker (worker/cache_helper.py), and the metrics endpoint."""
+    global _releaser, _helper
+    from labrun.worker import cache_helper, context, release_loop
 
     ctx = context.current()
     _releaser = release_loop.Releaser(ctx, app)
     _releaser.start()
+    if _liveness is not None:
+        _helper = cache_helper.Helper(ctx, _liveness.instance)
+        _helper.start()
     from labrun.worker import telemetry
 
     telemetry.serve(ctx.settings.worker_metrics_port, ctx.redis)
@@ -136,6 +141,8 @@ def _start_releaser(**_: object) -> None:
 def _stop_background(**_: object) -> None:
     if _releaser is not None:
         _releaser.stop()
+    if _helper is not None:
+        _helper.stop()
     if _liveness is not None:
         _liveness.stop()
 

@@ -52,6 +52,8 @@ class WorkerContext:
     _providers: dict[tuple[int, str], Provider] = field(default_factory=dict, repr=False)
     _plans: dict[str, RunPlan] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    # runs this process is answering from the response cache (worker/cache_share.py)
+    answering: set[str] = field(default_factory=set, repr=False)
 
     def provider(self, spec: ModelSpec) -> Provider:
         """One provider client per (thread, model spec).

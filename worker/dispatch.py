@@ -15,7 +15,7 @@ from labrun.shared.storage.broker import TASK_FINALIZE, TASK_PREDICT
 from labrun.shared.storage.db.models import Datapoint, Run
 from labrun.shared.storage.db.queries import missing_datapoints, run_datapoints
 from labrun.worker import release
-from labrun.worker.cache_prefill import answer_from_cache
+from labrun.worker.cache_share import answer_from_cache
 from labrun.worker.chords import publish_chord, setup_chord
 from labrun.worker.context import WorkerContext
 
@@ -63,9 +63,10 @@ def _prepared(ctx: WorkerContext, run_id: str) -> bool:
 
 
 def dispatch_run(ctx: WorkerContext, app: Celery, run_id: str, hostname: str | None = None) -> int:
-    """Start the run: answer what the response cache holds in bulk (worker/cache_prefill.py), set
-    the chord up for the rest and hand it to the releaser (worker/release.py), which publishes its
-    tasks window by window in fair shares with the other runs; publishes the first window now.
+    """Start the run: answer what the response cache holds in bulk, with the other live workers
+    (worker/cache_share.py), set the chord up for the rest and hand it to the releaser
+    (worker/release.py), which publishes its tasks window by window in fair shares with the other
+    runs; publishes the first window now.
     Returns the run's size.
 
     A re-delivered dispatch (the worker died while setting up) finds the run ``running`` without

@@ -61,11 +61,21 @@ def beat(client: redis.Redis, instance: str, concurrency: int = 1) -> None:
     pipe.execute()
 
 
-def live_concurrency(client: redis.Redis) -> int:
-    """Calls in flight the live workers can hold, together."""
+def _live(client: redis.Redis) -> dict[str, int]:
+    """Live instances and their concurrency."""
     names = [m.decode() if isinstance(m, bytes) else str(m) for m in client.smembers(INSTANCES)]  # type: ignore[union-attr]
     values = client.mget([live_key(n) for n in names]) if names else []
-    return sum(int(v) for v in values if v and v.isdigit())  # type: ignore[union-attr]
+    return {n: int(v) for n, v in zip(names, values, strict=True) if v and v.isdigit()}  # type: ignore[union-attr]
+
+
+def live_concurrency(client: redis.Redis) -> int:
+    """Calls in flight the live workers can hold, together."""
+    return sum(_live(client).values())
+
+
+def live_instances(client: redis.Redis) -> list[str]:
+    """The workers whose heartbeat has not expired."""
+    return sorted(_live(client))
 
 
 def hold(client: redis.Redis, instance: str, tag: str) -> None:

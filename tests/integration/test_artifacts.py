@@ -8,6 +8,7 @@ import boto3
 import pytest
 
 from labrun.shared.storage.artifacts import open_store, raw_key
+from labrun.shared.storage.raw_batches import batch_key, put_batch, read_raw
 
 pytestmark = pytest.mark.integration
 
@@ -53,3 +54,14 @@ def test_a_local_put_leaves_no_temporary_file_and_overwrites(tmp_path):
     uri = store.put(key, b"2")
     assert store.get(uri) == b"2" and store.get(key) == b"2"
     assert [p.name for p in (tmp_path / "artifacts/runs/run-2/raw").iterdir()] == ["%C3%BC%201.json"]
+
+
+def test_a_batch_of_raw_records_is_one_object_and_each_row_reads_its_own_line(store):
+    records = [{"datapoint_id": f"dp-{i}", "text": "é\n" * i} for i in range(3)]
+    uris = put_batch(store, batch_key("run-3", 10, 12, "t1"), records)
+    assert list(store.keys("runs/run-3/raw/")) == ["runs/run-3/raw/batches/10-12-t1.jsonl"]
+    assert [read_raw(store, u) for u in uris] == records
+    single = store.put(raw_key("run-3", "a/b"), b'{"x": 1}')
+    assert read_raw(store, single) == {"x": 1}  # a datapoint's own object reads as before
+    with pytest.raises(LookupError, match="has 3 records"):
+        read_raw(store, uris[0].replace("#line=0", "#line=3"))

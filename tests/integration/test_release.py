@@ -6,7 +6,10 @@ answered from the response cache at dispatch and only the rest is queued."""
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
+import threading
+import time
 from collections import Counter
 
 import pytest
@@ -20,7 +23,8 @@ from labrun.shared.storage.artifacts import LocalStore
 from labrun.shared.storage.broker import QUEUE_CONTROL, QUEUE_PREDICT, make_celery
 from labrun.shared.storage.db.models import Prediction, Run
 from labrun.shared.storage.db.session import Database, session_scope
-from labrun.worker import cache_prefill, liveness, release
+from labrun.shared.storage.raw_batches import read_raw
+from labrun.worker import cache_helper, cache_prefill, cache_share, liveness, release
 from labrun.worker.broker_scan import run_of
 from labrun.worker.context import WorkerContext
 from labrun.worker.dispatch import datapoint_ids, dispatch_run
@@ -123,7 +127,10 @@ def test_a_warm_run_is_answered_from_the_cache_at_dispatch_and_only_the_rest_is_
     assert dispatch_run(ctx, app, run_id) == 150
     done = rows(run_id)
     assert len(done) == 100 and all(r.cache_hit and r.cost_usd == 0 and r.attempts == 0 for r in done)
-    assert all(json.loads(ctx.store.get(r.raw_uri))["cache"]["hit"] for r in done)  # raw records kept
+    raws = [read_raw(ctx.store, r.raw_uri) for r in done]  # raw records kept, one object per batch
+    assert all(x["run_id"] == run_id and x["cache"]["hit"] for x in raws)
+    assert [x["response"]["normalized"]["text"] for x in raws] == [r.raw_output for r in done]
+    assert len({r.raw_uri.partition("#")[0] for r in done}) == 2  # the first batch of 64, then the rest
     messages = [json.loads(m) for m in ctx.redis.lrange(QUEUE_PREDICT, 0, -1)]
     assert queued(ctx.redis) == {run_id: 50} and not release.is_active(ctx.redis, run_id)
     answered = {r.datapoint_id for r in done}
@@ -168,3 +175,50 @@ def test_rows_that_appear_for_counted_datapoints_cut_the_chord_down(world):
     assert release.tick(ctx, app) == {run_id: 10}
     assert not release.is_active(ctx.redis, run_id)
     assert int(ctx.redis.get(app.backend.get_key_for_group(group, ".s"))) == 74
+
+
+def test_a_warm_run_is_answered_by_the_live_workers_a_slice_each_and_each_slice_once(world, monkeypatch):
+    ctx, app = world
+    monkeypatch.setattr(cache_share, "SLICE", 20)
+    answer_in_process(ctx, new_run(164, 0))
+    run_id = new_run(164, 0)  # the probe (64), then 5 slices of 20
+    liveness.beat(ctx.redis, "worker-2", 10)
+    taken: list[tuple[str, int, int]] = []
+    real = cache_prefill.Answerer.answer
+
+    def answer(self, lo, hi, first=cache_prefill.BATCH):
+        taken.append((threading.current_thread().name, lo, hi))
+        time.sleep(0.05)  # long enough for the helper to join
+        return real(self, lo, hi, first)
+
+    monkeypatch.setattr(cache_prefill.Answerer, "answer", answer)
+    helper = cache_helper.Helper(dataclasses.replace(ctx, answering=set()), "worker-2")  # another process
+    serving = threading.Thread(target=helper.serve_one, args=(5,), name="helper")
+    serving.start()
+    assert dispatch_run(ctx, app, run_id) == 164
+    serving.join(10)
+    done = rows(run_id)
+    assert len(done) == 164 and all(r.cache_hit for r in done) and ctx.redis.llen(QUEUE_PREDICT) == 0
+    assert sorted((lo, hi) for _, lo, hi in taken) == [(0, 64)] + [
+        (64 + 20 * i, 84 + 20 * i) for i in range(5)
+    ]
+    assert {name for name, _, _ in taken} == {"MainThread", "helper"}  # both took slices
+    # the dispatching worker's own call is left for it to skip; the helper's was taken
+    assert ctx.redis.llen(cache_share.call_key("worker-1")) == 1
+    assert ctx.redis.llen(cache_share.call_key("worker-2")) == 0
+    assert cache_share.help_answer(ctx, run_id, "late") == 0  # a late helper finds nothing to take
+
+
+def test_a_cold_run_calls_no_helper_and_a_dead_helper_delays_dispatch_at_most_the_stall(world, monkeypatch):
+    ctx, app = world
+    run_id = new_run(100, 0)
+    dispatch_run(ctx, app, run_id)  # the probe missed: nobody is called
+    assert not ctx.redis.exists(cache_share.share_key(run_id), cache_share.call_key("worker-1"))
+    key = cache_share.share_key("gone")
+    ctx.redis.hset(
+        key, mapping={"slices": 3, "claimed": 3, "taken": 3, "done": 2}
+    )  # one slice taken, never done
+    monkeypatch.setattr(cache_share, "STALL_S", 0.3)
+    started = time.monotonic()
+    cache_share._wait_for_helpers(ctx.redis, key)
+    assert 0.3 <= time.monotonic() - started < 2
