@@ -182,11 +182,10 @@ def phases(api: str, run_id: str, timing: dict[str, Any]) -> dict[str, float | N
     created, started, finished = at("created_at"), at("started_at"), at("finished_at")
     if created is None or finished is None:
         return {}
-    answered = [  # the dispatch's event once it answered from the cache (a warm run)
-        datetime.fromisoformat(e["at"]).timestamp()
-        for e in run.get("events") or []
-        if e.get("action") == "answered from the response cache"
+    events = [  # the dispatch's event once it answered from the cache (a warm run)
+        e for e in run.get("events") or [] if e.get("action") == "answered from the response cache"
     ]
+    answered = [datetime.fromisoformat(e["at"]).timestamp() for e in events]
     out = {
         "cli_before_run": created - timing["cli_started_at"],
         "queued": (started or created) - created,
@@ -196,6 +195,7 @@ def phases(api: str, run_id: str, timing: dict[str, Any]) -> dict[str, float | N
     if answered:
         out["answering_at_dispatch"] = answered[0] - (started or created)
         out["after_answering_to_finished"] = finished - answered[0]
+        out["answered_by_helpers"] = events[0].get("by_helpers")  # datapoints, not seconds
     return out
 
 

@@ -52,19 +52,19 @@ def call_key(instance: str) -> str:
     return f"labrun:prefill-call:{instance}"
 
 
-def answer_from_cache(ctx: WorkerContext, run_id: str, hostname: str) -> int:
+def answer_from_cache(ctx: WorkerContext, run_id: str, hostname: str) -> tuple[int, int]:
     """Answer what the cache holds of ``run_id`` (dispatch), with the live workers' help; returns
-    how many datapoints were answered."""
+    how many datapoints were answered, and how many of them by the other workers."""
     with _lock:
         ctx.answering.add(run_id)
     try:
         with Answerer.open(ctx, run_id, hostname) or nullcontext() as answerer:
             if answerer is None:
-                return 0
-            answered, warm = answerer.answer(0, FIRST_BATCH, first=FIRST_BATCH)
+                return 0, 0
+            probed, warm = answerer.answer(0, FIRST_BATCH, first=FIRST_BATCH)
             n_slices = -(-(answerer.run.n_total - FIRST_BATCH) // SLICE)
             if not warm or n_slices <= 0:
-                return answered
+                return probed, 0
             key = share_key(run_id)
             pipe = ctx.redis.pipeline()
             pipe.delete(key)
@@ -74,9 +74,10 @@ def answer_from_cache(ctx: WorkerContext, run_id: str, hostname: str) -> int:
                 pipe.rpush(call_key(instance), run_id)
                 pipe.expire(call_key(instance), 60)
             pipe.execute()
-            answered += _take_slices(ctx.redis, answerer)
+            own = _take_slices(ctx.redis, answerer)
             _wait_for_helpers(ctx.redis, key)
-            return answered
+            in_slices = int(ctx.redis.hget(key, "answered") or 0)  # type: ignore[arg-type]
+            return probed + in_slices, in_slices - own
     finally:
         with _lock:
             ctx.answering.discard(run_id)
@@ -104,6 +105,7 @@ def _take_slices(client: redis.Redis, answerer: Answerer) -> int:
         try:
             n, warm = answerer.answer(lo, lo + SLICE)
             answered += n
+            client.hincrby(key, "answered", n)
             if not warm:
                 client.hset(key, "stop", 1)
         finally:

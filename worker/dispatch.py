@@ -83,9 +83,11 @@ def dispatch_run(ctx: WorkerContext, app: Celery, run_id: str, hostname: str | N
     body = app.signature(TASK_FINALIZE, args=(run_id,), immutable=True)
     remaining = 0
     if before is not RunStatus.CANCELLED and n_total > 0:
-        cached = answer_from_cache(ctx, run_id, hostname or socket.gethostname())
+        cached, helped = answer_from_cache(ctx, run_id, hostname or socket.gethostname())
         if cached:
-            events.record(ctx.db, run_id, "dispatch", "answered from the response cache", datapoints=cached)
+            events.record(
+                ctx.db, run_id, "dispatch", "answered from the response cache", datapoints=cached, by_helpers=helped
+            )
         with ctx.db.session() as s:  # the run's live counters start from its rows
             done = progress.from_rows(s, run_id)
         progress.seed(ctx.redis, run_id, done)

@@ -203,6 +203,10 @@ def test_a_warm_run_is_answered_by_the_live_workers_a_slice_each_and_each_slice_
         (64 + 20 * i, 84 + 20 * i) for i in range(5)
     ]
     assert {name for name, _, _ in taken} == {"MainThread", "helper"}  # both took slices
+    with session_scope() as s:
+        event = s.scalar(select(Run.events).where(Run.id == run_id))[-1]
+    helped = 20 * sum(name == "helper" for name, _, _ in taken)
+    assert (event["datapoints"], event["by_helpers"]) == (164, helped)
     # the dispatching worker's own call is left for it to skip; the helper's was taken
     assert ctx.redis.llen(cache_share.call_key("worker-1")) == 1
     assert ctx.redis.llen(cache_share.call_key("worker-2")) == 0
