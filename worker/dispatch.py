@@ -85,9 +85,8 @@ def dispatch_run(ctx: WorkerContext, app: Celery, run_id: str, hostname: str | N
     if before is not RunStatus.CANCELLED and n_total > 0:
         cached, helped = answer_from_cache(ctx, run_id, hostname or socket.gethostname())
         if cached:
-            events.record(
-                ctx.db, run_id, "dispatch", "answered from the response cache", datapoints=cached, by_helpers=helped
-            )
+            what = "answered from the response cache"
+            events.record(ctx.db, run_id, "dispatch", what, datapoints=cached, by_helpers=helped)
         with ctx.db.session() as s:  # the run's live counters start from its rows
             done = progress.from_rows(s, run_id)
         progress.seed(ctx.redis, run_id, done)
